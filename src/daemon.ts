@@ -1,0 +1,78 @@
+import { changedKeys } from './config/diff.js';
+import { loadConfigFile } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { type Component, Supervisor } from './util/lifecycle.js';
+import { LockSet } from './util/lock.js';
+import { type Logger, registerSecret } from './util/log.js';
+
+/** A component that can take some setting changes without a restart. */
+export interface Reloadable {
+  /** Applies what it can of `next`; returns the changed keys it took (from `changed`). */
+  reload(next: Config, changed: string[]): string[];
+}
+
+function isReloadable(c: unknown): c is Reloadable {
+  return typeof (c as Partial<Reloadable>).reload === 'function';
+}
+
+export function registerConfigSecrets(config: Config): void {
+  for (const p of config.pools) registerSecret(p.password);
+}
+
+export type ComponentFactory = (config: Config, log: Logger) => Component[];
+
+/**
+ * The daemon's root: one owner for the config, the device locks and the component tree.
+ */
+export class Daemon {
+  private readonly supervisor: Supervisor;
+  private readonly locks: LockSet;
+  private components: Component[] = [];
+
+  constructor(
+    private config: Config,
+    private readonly configFile: string | undefined,
+    private readonly log: Logger,
+    private readonly factory: ComponentFactory,
+  ) {
+    this.supervisor = new Supervisor(log.child({ component: 'daemon' }));
+    this.locks = new LockSet(config.daemon.lock_dir);
+  }
+
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  async start(): Promise<void> {
+    for (const ch of this.config.chains.filter((c) => c.enabled)) {
+      this.locks.acquire(ch.uart);
+      this.locks.acquire(ch.spi);
+    }
+    this.components = this.factory(this.config, this.log);
+    await this.supervisor.start(this.components);
+  }
+
+  async stop(reason: string): Promise<void> {
+    await this.supervisor.stop(reason);
+    this.locks.releaseAll();
+  }
+
+  /** SIGHUP: re-read the file, apply what can change live, say what needs a restart. A bad file changes nothing. */
+  reload(): { applied: string[]; needRestart: string[] } {
+    if (!this.configFile) return { applied: [], needRestart: [] };
+    const next = loadConfigFile(this.configFile);
+    registerConfigSecrets(next);
+    const changed = changedKeys(this.config, next);
+    const applied = new Set<string>();
+    if (changed.includes('log.level')) {
+      this.log.level = next.log.level;
+      applied.add('log.level');
+    }
+    for (const c of this.components) {
+      if (isReloadable(c)) for (const k of c.reload(next, changed)) applied.add(k);
+    }
+    this.config = next;
+    const needRestart = changed.filter((k) => !applied.has(k));
+    return { applied: [...applied], needRestart };
+  }
+}

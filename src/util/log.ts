@@ -1,0 +1,76 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import PinoPretty from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+const REDACTED = '[REDACTED]';
+
+/** Strings that must never reach a log line: pool passwords, API tokens. Filled as config and tokens are loaded. */
+const secrets = new Set<string>();
+
+export function registerSecret(value: string | undefined): void {
+  // Short values (the conventional pool password "x") would blank out ordinary words.
+  if (value && value.length >= 4) secrets.add(value);
+}
+
+const URL_SECRETS: [RegExp, string][] = [
+  // user:password@ in URLs
+  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]+:)[^\s@/"]+@/gi, `$1${REDACTED}@`],
+  // ?token=… &key=… &secret=… &password=…
+  [/([?&](?:token|key|secret|password|pass|apikey|api_key|access_token)=)[^&\s"]+/gi, `$1${REDACTED}`],
+  // Slack (/services/T/B/secret), Discord and Teams style webhook paths (/webhooks/id/secret)
+  [/(\/services\/[^/\s"]+\/[^/\s"]+\/)[^\s"/?]+/g, `$1${REDACTED}`],
+  [/(\/webhooks?\/[^/\s"]+\/)[^\s"/?]+/g, `$1${REDACTED}`],
+  // Telegram bot tokens: /bot123456:ABC…
+  [/(\/bot[0-9]+:)[A-Za-z0-9_-]+/g, `$1${REDACTED}`],
+];
+
+/** Scrubs every known secret and secret-looking URL part from a serialized line. */
+export function scrub(line: string): string {
+  let out = line;
+  for (const s of secrets) {
+    if (out.includes(s)) out = out.split(s).join(REDACTED);
+    const json = JSON.stringify(s).slice(1, -1);
+    if (json !== s && out.includes(json)) out = out.split(json).join(REDACTED);
+  }
+  for (const [re, rep] of URL_SECRETS) out = out.replace(re, rep);
+  return out;
+}
+
+export interface LogOptions {
+  level?: string;
+  pretty?: boolean;
+  /** Where lines go; stdout when absent. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(opts: LogOptions = {}): Logger {
+  const dest: DestinationStream =
+    opts.destination ??
+    (opts.pretty
+      ? PinoPretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' })
+      : pino.destination({ fd: 1, sync: false }));
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { svc: 'asicd' },
+      redact: {
+        paths: [
+          'password',
+          '*.password',
+          'pools[*].password',
+          'config.pools[*].password',
+          'token',
+          '*.token',
+          'authorization',
+          '*.authorization',
+          'req.headers.authorization',
+          'headers.authorization',
+        ],
+        censor: REDACTED,
+      },
+      hooks: { streamWrite: scrub },
+    },
+    dest,
+  );
+}
