@@ -7,6 +7,7 @@ const HELP = `asicd ${VERSION} — firmware daemon for Maijie L7 hash boards
 
 Usage:
   asicd run [--config FILE] [--pretty]   run the daemon (default config /etc/asicd/asicd.toml)
+  asicd pool [options]                   run the Stratum v1 test pool (asicd pool --help)
   asicd config check FILE                validate FILE and print every problem (exit 1 on errors)
   asicd config defaults                  print a complete, commented default config
   asicd config docs                      print docs/configuration.md
@@ -59,6 +60,10 @@ const commands: Record<string, Handler> = {
     }
     process.stderr.write('asicd config: expected check FILE, defaults or docs\n');
     return 2;
+  },
+  async pool(args) {
+    const { runPool } = await import('./commands/pool.js');
+    return runPool(args);
   },
 };
 
