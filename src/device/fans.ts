@@ -1,0 +1,36 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RATINGS } from './maijie-l7/ratings.js';
+
+/** The controller's fans through Linux hwmon sysfs: pwmK (0–255), pwmK_enable (1 = manual), fanK_input (RPM). */
+export class HwmonFans {
+  constructor(
+    readonly dir: string,
+    readonly count: number,
+  ) {}
+
+  async setPwm(fan: number, pwm: number): Promise<void> {
+    const v = Math.max(0, Math.min(RATINGS.pwmMax, Math.round(pwm)));
+    await writeFile(join(this.dir, `pwm${fan}_enable`), '1\n');
+    await writeFile(join(this.dir, `pwm${fan}`), `${v}\n`);
+  }
+
+  async setAll(pwm: number): Promise<void> {
+    for (let i = 1; i <= this.count; i++) await this.setPwm(i, pwm);
+  }
+
+  async pwm(fan: number): Promise<number> {
+    return Number.parseInt(await readFile(join(this.dir, `pwm${fan}`), 'utf8'), 10);
+  }
+
+  async rpm(fan: number): Promise<number> {
+    const v = Number.parseInt(await readFile(join(this.dir, `fan${fan}_input`), 'utf8'), 10);
+    return Number.isFinite(v) ? v : 0;
+  }
+
+  async readAll(): Promise<{ fan: number; pwm: number; rpm: number }[]> {
+    const out = [];
+    for (let i = 1; i <= this.count; i++) out.push({ fan: i, pwm: await this.pwm(i), rpm: await this.rpm(i) });
+    return out;
+  }
+}
