@@ -8,8 +8,8 @@ import {
   chainInactive,
   decodeResponse,
   jobFrame,
-  readRegister,
   type Response,
+  readRegister,
   responseFrame,
   setAddress,
   writeRegister,
@@ -52,7 +52,12 @@ t.test('every worked command frame of the contract', async (t) => {
     'set address 0x00': setAddress(0),
     'set address 0x03': setAddress(3),
     'write TICKET_ZEROS = 7, all chips': writeRegister(0, REG.TICKET_ZEROS, 7, true),
-    'write VERSION_MASK 0x1fffe000, all chips': writeRegister(0, REG.VERSION_MASK, versionMaskRegister(0x1fffe000), true),
+    'write VERSION_MASK 0x1fffe000, all chips': writeRegister(
+      0,
+      REG.VERSION_MASK,
+      versionMaskRegister(0x1fffe000),
+      true,
+    ),
   };
   for (const f of frames) {
     t.equal(crc5(f.bytes, 2, f.bytes.length - 1), f.bytes[f.bytes.length - 1], `CRC of ${f.text}`);
@@ -100,9 +105,7 @@ const responseArb: fc.Arbitrary<Response> = fc.oneof(
 );
 
 t.test('response frames round-trip; any single corrupted bit is caught', async () => {
-  fc.assert(
-    fc.property(responseArb, (r) => JSON.stringify(decodeResponse(responseFrame(r))) === JSON.stringify(r)),
-  );
+  fc.assert(fc.property(responseArb, (r) => JSON.stringify(decodeResponse(responseFrame(r))) === JSON.stringify(r)));
   fc.assert(
     fc.property(responseArb, fc.integer({ min: 16, max: 87 }), (r, bit) => {
       const f = responseFrame(r);
@@ -114,16 +117,21 @@ t.test('response frames round-trip; any single corrupted bit is caught', async (
 
 t.test('response parser: random noise never throws and frames after it are decoded', async () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(responseArb, { maxLength: 20 }), fc.integer({ min: 1, max: 13 }), (noise, rs, chunk) => {
-      const got: Response[] = [];
-      const p = new ResponseParser((r) => got.push(r));
-      p.push(Buffer.from(noise));
-      const data = Buffer.concat(rs.map(responseFrame));
-      for (let o = 0; o < data.length; o += chunk) p.push(data.subarray(o, o + chunk));
-      // noise may end in a partial frame that swallows at most the first real one; the rest decode exactly
-      const tail = rs.slice(1);
-      return JSON.stringify(got.slice(got.length - tail.length)) === JSON.stringify(tail);
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.array(responseArb, { maxLength: 20 }),
+      fc.integer({ min: 1, max: 13 }),
+      (noise, rs, chunk) => {
+        const got: Response[] = [];
+        const p = new ResponseParser((r) => got.push(r));
+        p.push(Buffer.from(noise));
+        const data = Buffer.concat(rs.map(responseFrame));
+        for (let o = 0; o < data.length; o += chunk) p.push(data.subarray(o, o + chunk));
+        // noise may end in a partial frame that swallows at most the first real one; the rest decode exactly
+        const tail = rs.slice(1);
+        return JSON.stringify(got.slice(got.length - tail.length)) === JSON.stringify(tail);
+      },
+    ),
     // fixed seed: random noise can, rarely, forge a CRC-valid frame that overlaps the first real ones
     { seed: 20261122 },
   );
@@ -198,7 +206,11 @@ t.test('PLL search: closest, then lowest VCO, then smallest post-divider product
 t.test('MCU frames round-trip and the parser resynchronises', async (t) => {
   const got: { code: number; reg: number; data: Buffer }[] = [];
   let bad = 0;
-  const p = new McuFrameParser(0x5a, (f) => got.push(f), () => bad++);
+  const p = new McuFrameParser(
+    0x5a,
+    (f) => got.push(f),
+    () => bad++,
+  );
   const r1 = encodeMcuResponse(0, 0x20, Buffer.from([2, 0x09, 0xc4, 0x0a, 0x28]));
   const r2 = encodeMcuResponse(2, 0x77);
   const broken = Buffer.from(r1);
@@ -206,7 +218,12 @@ t.test('MCU frames round-trip and the parser resynchronises', async (t) => {
   p.push(Buffer.concat([Buffer.from([0, 1]), broken, r1, r2]));
   t.equal(got.length, 2);
   t.equal(bad, 1);
-  t.equal(encodeMcuRequest(1, 0x20).toString('hex'), `a5012000${crc8(Buffer.from([1, 0x20, 0])).toString(16).padStart(2, '0')}`);
+  t.equal(
+    encodeMcuRequest(1, 0x20).toString('hex'),
+    `a5012000${crc8(Buffer.from([1, 0x20, 0]))
+      .toString(16)
+      .padStart(2, '0')}`,
+  );
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 300 }), (noise) => {
       new McuFrameParser(0xa5, () => {}).push(Buffer.from(noise));

@@ -1,11 +1,11 @@
-import type { ByteTransport } from '../transport/types.js';
 import type { Logger } from '../../util/log.js';
+import type { ByteTransport } from '../transport/types.js';
 import {
   chainInactive,
   type JobFields,
   jobFrame,
-  readRegister,
   type Response,
+  readRegister,
   setAddress,
   writeRegister,
 } from './frames.js';
@@ -197,10 +197,14 @@ export class ChainLink {
     this.addresses = new Set();
     const ids = (await this.readAll(REG.CHIP_ID)).filter((r) => r.value >>> 16 === CHIP_ID_MAGIC);
     const found = ids.length;
-    if (found === 0) throw new ChainLinkError('ENOCHIPS', 'no chip answered CHIP_ID: chain unpowered or broken at chip 0');
+    if (found === 0)
+      throw new ChainLinkError('ENOCHIPS', 'no chip answered CHIP_ID: chain unpowered or broken at chip 0');
     const brokenAt = found < expected ? found : undefined;
     if (brokenAt !== undefined) {
-      this.log.error({ expected, found, brokenAt }, `chain broken at chip ${brokenAt}: chips after it cannot be reached`);
+      this.log.error(
+        { expected, found, brokenAt },
+        `chain broken at chip ${brokenAt}: chips after it cannot be reached`,
+      );
     }
     this.send(chainInactive());
     const interval = Math.floor(256 / found);
@@ -210,7 +214,10 @@ export class ChainLink {
     const after = await this.readAll(REG.CHIP_ID);
     const got = after.map((r) => r.chip);
     if (got.length !== found || got.some((c, i) => c !== addresses[i])) {
-      throw new ChainLinkError('EADDRESS', `addressing failed: expected ${found} chips at ${interval}-steps, got [${got.join(',')}]`);
+      throw new ChainLinkError(
+        'EADDRESS',
+        `addressing failed: expected ${found} chips at ${interval}-steps, got [${got.join(',')}]`,
+      );
     }
     this.addresses = new Set(addresses);
     this.broadcastWrite(REG.VERSION_MASK, versionMaskRegister(versionMask));

@@ -26,7 +26,14 @@ export const readRegister = (chip: number, reg: number, broadcast = false) =>
 
 export function writeRegister(chip: number, reg: number, value: number, broadcast = false): Buffer {
   const v = value >>> 0;
-  return commandFrame(OP.WRITE_REG, broadcast, [chip & 0xff, reg & 0xff, v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+  return commandFrame(OP.WRITE_REG, broadcast, [
+    chip & 0xff,
+    reg & 0xff,
+    v >>> 24,
+    (v >>> 16) & 0xff,
+    (v >>> 8) & 0xff,
+    v & 0xff,
+  ]);
 }
 
 export const chainInactive = () => commandFrame(OP.CHAIN_INACTIVE, true, [0, 0]);

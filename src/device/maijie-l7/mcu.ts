@@ -1,5 +1,5 @@
-import type { McuTransport } from '../transport/types.js';
 import type { Logger } from '../../util/log.js';
+import type { McuTransport } from '../transport/types.js';
 import { crc8 } from './crc.js';
 import { encodeMcuRequest } from './mcu-frames.js';
 import { MCU_OP, MCU_REG, MCU_STATUS, MCU_STATUS_TEXT } from './registers.js';
@@ -60,7 +60,12 @@ export class McuClient {
         if (code === 'ETIMEOUT') continue;
         throw last;
       }
-      if (res.length < 5 || res[0] !== 0x5a || res.length !== 5 + res[3] || crc8(res, 1, res.length - 1) !== res[res.length - 1]) {
+      if (
+        res.length < 5 ||
+        res[0] !== 0x5a ||
+        res.length !== 5 + res[3] ||
+        crc8(res, 1, res.length - 1) !== res[res.length - 1]
+      ) {
         this.counters.crcErrors++;
         last = new McuError('ECRC', `MCU register 0x${reg.toString(16)}: corrupt response`);
         continue;
@@ -73,7 +78,11 @@ export class McuClient {
       if (status === MCU_STATUS.OK) return res.subarray(4, 4 + res[3]);
       this.counters.badStatus++;
       const text = MCU_STATUS_TEXT[status] ?? `status ${status}`;
-      last = new McuError(status === MCU_STATUS.OUT_OF_RANGE ? 'ERANGE' : 'ESTATUS', `MCU register 0x${reg.toString(16)}: ${text}`, status);
+      last = new McuError(
+        status === MCU_STATUS.OUT_OF_RANGE ? 'ERANGE' : 'ESTATUS',
+        `MCU register 0x${reg.toString(16)}: ${text}`,
+        status,
+      );
       if (status === MCU_STATUS.BAD_CRC || status === MCU_STATUS.BUSY) continue;
       this.log.warn({ reg, status: text }, 'MCU refused a request');
       throw last;
@@ -95,8 +104,9 @@ export class McuClient {
   }
 
   async boardId(): Promise<string> {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips NUL padding
-    return (await this.read(MCU_REG.BOARD_ID)).toString('ascii').replace(/\u0000+$/, '').trim();
+    const b = await this.read(MCU_REG.BOARD_ID);
+    const nul = b.indexOf(0);
+    return b.toString('ascii', 0, nul < 0 ? b.length : nul).trim();
   }
 
   async fwVersion(): Promise<number> {

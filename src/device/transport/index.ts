@@ -1,5 +1,5 @@
-import { McuSpiTransport } from './spi.js';
 import { McuTcpTransport } from './mcu-tcp.js';
+import { McuSpiTransport } from './spi.js';
 import { TcpTransport } from './tcp.js';
 import type { ByteTransport, McuTransport } from './types.js';
 import { UartTransport } from './uart.js';

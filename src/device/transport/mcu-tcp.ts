@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { McuFrameParser } from '../maijie-l7/mcu-frames.js';
-import { encodeMcuResponse } from '../maijie-l7/mcu-frames.js';
+import { encodeMcuResponse, McuFrameParser } from '../maijie-l7/mcu-frames.js';
 import { TcpTransport } from './tcp.js';
 import { type McuTransport, TransportError } from './types.js';
 

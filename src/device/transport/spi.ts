@@ -14,7 +14,12 @@ interface SpiDevice {
   close(cb: (err: Error | null) => void): void;
 }
 interface SpiModule {
-  open(bus: number, device: number, opts: { mode: number; maxSpeedHz: number }, cb: (err: Error | null) => void): SpiDevice;
+  open(
+    bus: number,
+    device: number,
+    opts: { mode: number; maxSpeedHz: number },
+    cb: (err: Error | null) => void,
+  ): SpiDevice;
 }
 
 const require = createRequire(import.meta.url);
@@ -78,16 +83,19 @@ export class McuSpiTransport extends EventEmitter implements McuTransport {
     if (!d) return Promise.reject(new TransportError('ENOTOPEN', `${this.path}: not open`));
     return new Promise((resolve, reject) => {
       const receiveBuffer = Buffer.alloc(length);
-      d.transfer([{ sendBuffer: send ?? Buffer.alloc(length), receiveBuffer, byteLength: length, speedHz: this.speedHz }], (err) => {
-        if (err) {
-          const lost = /EIO|ENODEV|ENOENT/.test(err.message);
-          if (lost) {
-            this.dev = undefined;
-            this.emit('lost', err.message);
-          }
-          reject(new TransportError(lost ? 'ELOST' : 'EIO', `${this.path}: ${err.message}`));
-        } else resolve(receiveBuffer);
-      });
+      d.transfer(
+        [{ sendBuffer: send ?? Buffer.alloc(length), receiveBuffer, byteLength: length, speedHz: this.speedHz }],
+        (err) => {
+          if (err) {
+            const lost = /EIO|ENODEV|ENOENT/.test(err.message);
+            if (lost) {
+              this.dev = undefined;
+              this.emit('lost', err.message);
+            }
+            reject(new TransportError(lost ? 'ELOST' : 'EIO', `${this.path}: ${err.message}`));
+          } else resolve(receiveBuffer);
+        },
+      );
     });
   }
 

@@ -32,7 +32,11 @@ export class UartTransport extends EventEmitter implements ByteTransport {
       });
       p.open((err) => {
         if (err) {
-          const code = /ENOENT|No such file/.test(err.message) ? 'ENOENT' : /EBUSY|lock/i.test(err.message) ? 'EBUSY' : 'EOPEN';
+          const code = /ENOENT|No such file/.test(err.message)
+            ? 'ENOENT'
+            : /EBUSY|lock/i.test(err.message)
+              ? 'EBUSY'
+              : 'EOPEN';
           reject(new TransportError(code, `${this.path}: ${err.message}`));
           return;
         }

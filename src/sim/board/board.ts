@@ -1,0 +1,505 @@
+import { OP, responseFrame } from '../../device/maijie-l7/frames.js';
+import { encodeMcuResponse, type McuFrame, McuFrameParser } from '../../device/maijie-l7/mcu-frames.js';
+import { type Command, CommandParser } from '../../device/maijie-l7/parser.js';
+import { decodePll } from '../../device/maijie-l7/pll.js';
+import { FAULT_BITS, MCU_OP, MCU_REG, MCU_STATUS, REG } from '../../device/maijie-l7/registers.js';
+import type { SimEndpoint } from './endpoints.js';
+import type { ChipWork, NonceOut } from './hasher-protocol.js';
+import {
+  approach,
+  chipAnswers,
+  chipPowerW,
+  errorRate,
+  gaussian,
+  MODEL,
+  maxStableMHz,
+  rng,
+  steadyChipTempC,
+} from './physics.js';
+
+interface Chip {
+  baseMaxMHz: number;
+  address: number;
+  awaitingAddress: boolean;
+  pll: number;
+  freqMHz: number;
+  ticketZeros: number;
+  versionMaskReg: number;
+  baud: number;
+  errorCount: number;
+  nonceCount: number;
+  tempC: number;
+  dead: boolean;
+  /** idle accounting: since the first job */
+  firstJobMs: number;
+  idleMs: number;
+  noncesSent: number;
+}
+
+export interface BoardFaults {
+  brokenAt: number | undefined;
+  noiseRate: number;
+  supplySag: boolean;
+  overTemp: boolean;
+}
+
+export interface BoardHooks {
+  /** Sends chip work to the hashing thread. */
+  hasher: (
+    m:
+      | { t: 'job'; jobId: number; header: Uint8Array; versionMaskBits: number }
+      | { t: 'chips'; chips: ChipWork[] }
+      | { t: 'clear' },
+  ) => void;
+  /** Current airflow share 0…1 from the fans. */
+  airflow: () => number;
+}
+
+const POWER_ON_BOOT_MS = 50;
+
+/** One simulated hash board: its chain of chips on a UART endpoint and its MCU on another. */
+export class SimBoard {
+  readonly chips: Chip[];
+  readonly faults: BoardFaults = { brokenAt: undefined, noiseRate: 0, supplySag: false, overTemp: false };
+  power = false;
+  plugged = true;
+  voltageSetMv: number = MODEL.factoryMv;
+  watchdogS = 0;
+  faultBits = 0;
+  led = 0;
+  inletPcbC: number = MODEL.inletC;
+  outletPcbC: number = MODEL.inletC;
+  boardPowerW = 0;
+  hashes = 0;
+  private bootUntilMs = 0;
+  private lastRequestMs = Date.now();
+  private hasJob = false;
+  private readonly cmdParser: CommandParser;
+  private readonly mcuParser: McuFrameParser;
+  private readonly rand: () => number;
+
+  constructor(
+    readonly index: number,
+    nChips: number,
+    seed: number,
+    readonly scaleShift: number,
+    readonly uart: SimEndpoint,
+    readonly mcu: SimEndpoint,
+    private readonly hooks: BoardHooks,
+  ) {
+    const r = rng(seed * 1000 + index);
+    this.rand = rng(seed * 7777 + index);
+    this.chips = Array.from({ length: nChips }, () => ({
+      baseMaxMHz: MODEL.baseMaxMHzMean + MODEL.baseMaxMHzSd * gaussian(r),
+      address: 0,
+      awaitingAddress: false,
+      pll: 0,
+      freqMHz: 50,
+      ticketZeros: 0,
+      versionMaskReg: 0,
+      baud: 115200,
+      errorCount: 0,
+      nonceCount: 0,
+      tempC: MODEL.inletC,
+      dead: false,
+      firstJobMs: 0,
+      idleMs: 0,
+      noncesSent: 0,
+    }));
+    this.cmdParser = new CommandParser((c) => this.onCommand(c));
+    this.mcuParser = new McuFrameParser(
+      0xa5,
+      (f) => this.onMcu(f),
+      (reg) => this.mcuReply(MCU_STATUS.BAD_CRC, reg),
+    );
+    uart.on('data', (d: Buffer) => {
+      if (!this.plugged) return;
+      const before = this.cmdParser.counters.crcErrors;
+      this.cmdParser.push(this.noise(d));
+      const dropped = this.cmdParser.counters.crcErrors - before;
+      if (dropped > 0) for (const c of this.reachable()) c.errorCount += dropped;
+    });
+    mcu.on('data', (d: Buffer) => {
+      if (this.plugged) this.mcuParser.push(d);
+    });
+  }
+
+  /** Chips the host can reach: all of them, or those before the break. */
+  private reachable(): Chip[] {
+    if (!this.power || Date.now() < this.bootUntilMs) return [];
+    return this.faults.brokenAt === undefined ? this.chips : this.chips.slice(0, this.faults.brokenAt);
+  }
+
+  private noise(b: Buffer): Buffer {
+    const rate = this.faults.noiseRate;
+    if (rate <= 0) return b;
+    const out = Buffer.from(b);
+    for (let i = 0; i < out.length; i++) if (this.rand() < rate) out[i] ^= 1 << Math.floor(this.rand() * 8);
+    return out;
+  }
+
+  private send(frames: Buffer[]): void {
+    if (frames.length && this.plugged) this.uart.write(this.noise(Buffer.concat(frames)));
+  }
+
+  get effectiveVoltageMv(): number {
+    return this.faults.supplySag ? this.voltageSetMv * MODEL.sagFactor : this.voltageSetMv;
+  }
+
+  limitMHz(c: Chip): number {
+    return maxStableMHz(c.baseMaxMHz, this.effectiveVoltageMv, c.tempC);
+  }
+
+  // ---- chain link -------------------------------------------------------------------------------------------
+
+  private onCommand(c: Command): void {
+    const chips = this.reachable();
+    if (chips.length === 0) return;
+    if (c.kind === 'job') {
+      this.onJob(c.frame);
+      return;
+    }
+    const p = c.payload;
+    const replies: Buffer[] = [];
+    const targets = (addr: number) => (c.broadcast ? chips : chips.filter((x) => x.address === addr));
+    switch (c.op) {
+      case OP.READ_REG:
+        for (const chip of targets(p[0])) {
+          if (!this.answers(chip)) continue;
+          const v = this.readReg(chip, p[1]);
+          if (v !== undefined)
+            replies.push(responseFrame({ kind: 'register', value: v, chip: chip.address, reg: p[1] }));
+        }
+        break;
+      case OP.WRITE_REG:
+        if (p.length >= 6) for (const chip of targets(p[0])) this.writeReg(chip, p[1], p.readUInt32BE(2));
+        break;
+      case OP.CHAIN_INACTIVE:
+        for (const chip of chips) chip.awaitingAddress = true;
+        break;
+      case OP.SET_ADDRESS: {
+        const chip = chips.find((x) => x.awaitingAddress);
+        if (chip) {
+          chip.address = p[0];
+          chip.awaitingAddress = false;
+        }
+        break;
+      }
+    }
+    this.send(replies);
+  }
+
+  private answers(c: Chip): boolean {
+    return chipAnswers(c.freqMHz, this.limitMHz(c));
+  }
+
+  private readReg(c: Chip, reg: number): number | undefined {
+    switch (reg) {
+      case REG.CHIP_ID:
+        return 0x4c370001;
+      case REG.HASH_INFO:
+        return ((MODEL.cores << 16) | (this.scaleShift & 0xff)) >>> 0;
+      case REG.PLL0:
+        return c.pll;
+      case REG.TICKET_ZEROS:
+        return c.ticketZeros;
+      case REG.BAUD:
+        return c.baud;
+      case REG.ERROR_COUNT:
+        return c.errorCount >>> 0;
+      case REG.NONCE_COUNT:
+        return c.nonceCount >>> 0;
+      case REG.VERSION_MASK:
+        return c.versionMaskReg;
+      default:
+        return undefined;
+    }
+  }
+
+  private writeReg(c: Chip, reg: number, v: number): void {
+    switch (reg) {
+      case REG.PLL0: {
+        const pll = decodePll(v);
+        if (pll) {
+          c.pll = v;
+          c.freqMHz = pll.freqMHz;
+        }
+        break;
+      }
+      case REG.TICKET_ZEROS:
+        if (v <= 64) c.ticketZeros = v;
+        break;
+      case REG.VERSION_MASK:
+        c.versionMaskReg = v;
+        break;
+      case REG.BAUD:
+        if (v >= 115200 && v <= 3000000) c.baud = v;
+        break;
+    }
+    this.pushChips();
+  }
+
+  private onJob(f: Buffer): void {
+    const header = Buffer.alloc(80);
+    header.writeUInt32LE(f.readUInt32LE(82), 0);
+    // chip order → header order: words reversed back
+    for (let w = 0; w < 8; w++) {
+      f.copy(header, 4 + w * 4, 50 + (7 - w) * 4, 54 + (7 - w) * 4);
+      f.copy(header, 36 + w * 4, 18 + (7 - w) * 4, 22 + (7 - w) * 4);
+    }
+    header.writeUInt32LE(f.readUInt32LE(14), 68);
+    header.writeUInt32LE(f.readUInt32LE(10), 72);
+    const now = Date.now();
+    for (const c of this.reachable()) if (c.firstJobMs === 0) c.firstJobMs = now;
+    this.hasJob = true;
+    const maskReg = this.chips[0]?.versionMaskReg ?? 0;
+    const versionMaskBits = maskReg >>> 16 === 0x9000 ? maskReg & 0xffff : 0;
+    this.hooks.hasher({ t: 'job', jobId: f[4] & 0xf8, header, versionMaskBits });
+  }
+
+  /** Nonces from the hashing thread become reply frames (a chip sends only while it answers at all). */
+  deliver(list: NonceOut[], hashes: number): void {
+    this.hashes += hashes;
+    if (!this.power || !this.plugged) return;
+    const frames: Buffer[] = [];
+    const byAddr = new Map(this.reachable().map((c) => [c.address, c]));
+    for (const n of list) {
+      const c = byAddr.get(n.addr);
+      if (!c || c.dead || !this.answers(c)) continue;
+      c.nonceCount = (c.nonceCount + 1) >>> 0;
+      c.noncesSent++;
+      frames.push(
+        responseFrame({
+          kind: 'nonce',
+          nonce: n.nonce,
+          chip: n.addr,
+          jobId: n.jobId,
+          core: n.core,
+          versionBits: n.versionBits,
+        }),
+      );
+    }
+    this.send(frames);
+  }
+
+  /** What the hashing thread should do for each chip now. */
+  chipWork(): ChipWork[] {
+    const reach = new Set(this.reachable());
+    const interval = Math.max(1, Math.floor(256 / Math.max(1, reach.size)));
+    return this.chips.map((c) => {
+      const limit = this.limitMHz(c);
+      return {
+        addr: c.address,
+        interval,
+        rateHs: (c.freqMHz * 1e6 * MODEL.cores) / 2 ** this.scaleShift,
+        zeros: c.ticketZeros,
+        errRate: errorRate(c.freqMHz, limit),
+        hashing: reach.has(c) && !c.dead && !c.awaitingAddress && chipAnswers(c.freqMHz, limit),
+      };
+    });
+  }
+
+  pushChips(): void {
+    this.hooks.hasher({ t: 'chips', chips: this.chipWork() });
+  }
+
+  // ---- board MCU --------------------------------------------------------------------------------------------
+
+  private mcuReply(status: number, reg: number, data?: Buffer): void {
+    if (this.plugged) this.mcu.write(encodeMcuResponse(status, reg, data));
+  }
+
+  private onMcu(f: McuFrame): void {
+    this.lastRequestMs = Date.now();
+    const { code: op, reg, data } = f;
+    const ok = (d?: Buffer) => this.mcuReply(MCU_STATUS.OK, reg, d);
+    const range = () => this.mcuReply(MCU_STATUS.OUT_OF_RANGE, reg);
+    const u16 = (v: number) => {
+      const b = Buffer.alloc(2);
+      b.writeUInt16BE(Math.max(0, Math.min(0xffff, Math.round(v))));
+      return b;
+    };
+    if (op === MCU_OP.READ) {
+      switch (reg) {
+        case MCU_REG.BOARD_ID:
+          return ok(
+            Buffer.from(
+              `L7SIM-${String(this.index).padStart(2, '0')}-${'000000'}`.padEnd(16, ' ').slice(0, 16),
+              'ascii',
+            ),
+          );
+        case MCU_REG.FW_VERSION:
+          return ok(u16(0x0102));
+        case MCU_REG.EEPROM: {
+          const b = Buffer.alloc(10);
+          b[0] = this.chips.length;
+          b[1] = 2;
+          b.writeUInt16BE(MODEL.factoryMv, 2);
+          b.writeUInt16BE(MODEL.factoryMHz, 4);
+          b.writeUInt16BE(MODEL.boardMinMv, 6);
+          b.writeUInt16BE(MODEL.boardMaxMv, 8);
+          return ok(b);
+        }
+        case MCU_REG.POWER_EN:
+          return ok(Buffer.from([this.power ? 1 : 0]));
+        case MCU_REG.VOLTAGE_SET:
+          return ok(u16(this.voltageSetMv));
+        case MCU_REG.VOLTAGE_READ:
+          return ok(u16(this.power ? this.effectiveVoltageMv : 0));
+        case MCU_REG.POWER_W: {
+          const b = Buffer.alloc(4);
+          b.writeFloatBE(this.boardPowerW / 2 ** this.scaleShift);
+          return ok(b);
+        }
+        case MCU_REG.TEMPS: {
+          const dies = this.sensorChips().map((c) => c.tempC);
+          const all = [this.inletPcbC, this.outletPcbC, ...dies];
+          const b = Buffer.alloc(1 + 2 * all.length);
+          b[0] = all.length;
+          all.forEach((t, i) => {
+            b.writeInt16BE(Math.round(t * 100), 1 + 2 * i);
+          });
+          return ok(b);
+        }
+        case MCU_REG.WATCHDOG:
+          return ok(u16(this.watchdogS));
+        case MCU_REG.FAULTS:
+          return ok(Buffer.from([this.faultBits]));
+        case MCU_REG.LED:
+          return ok(Buffer.from([this.led]));
+        default:
+          return this.mcuReply(MCU_STATUS.UNKNOWN_REG, reg);
+      }
+    }
+    if (op !== MCU_OP.WRITE) return this.mcuReply(MCU_STATUS.UNKNOWN_REG, reg);
+    switch (reg) {
+      case MCU_REG.POWER_EN:
+        if (data.length !== 1 || data[0] > 1) return range();
+        this.setPower(data[0] === 1);
+        return ok();
+      case MCU_REG.VOLTAGE_SET: {
+        if (data.length !== 2) return range();
+        const mv = data.readUInt16BE(0);
+        if (mv < MODEL.boardMinMv || mv > MODEL.boardMaxMv) return range();
+        this.voltageSetMv = mv;
+        this.pushChips();
+        return ok();
+      }
+      case MCU_REG.WATCHDOG:
+        if (data.length !== 2) return range();
+        this.watchdogS = data.readUInt16BE(0);
+        return ok();
+      case MCU_REG.FAULTS:
+        if (data.length !== 1 || data[0] !== 0) return range();
+        this.faultBits = 0;
+        return ok();
+      case MCU_REG.LED:
+        if (data.length !== 1 || data[0] > 2) return range();
+        this.led = data[0];
+        return ok();
+      default:
+        return this.mcuReply(MCU_STATUS.UNKNOWN_REG, reg);
+    }
+  }
+
+  /** The die sensors the MCU reports: four chips spread along the chain. */
+  sensorChips(): Chip[] {
+    const n = this.chips.length;
+    const idx = [...new Set([0, Math.floor(n / 3), Math.floor((2 * n) / 3), n - 1])];
+    return idx.map((i) => this.chips[i]);
+  }
+
+  setPower(on: boolean): void {
+    if (on && !this.power) {
+      // power-on resets every chip: addresses and registers lost
+      for (const c of this.chips) {
+        Object.assign(c, {
+          address: 0,
+          awaitingAddress: false,
+          pll: 0,
+          freqMHz: 50,
+          ticketZeros: 0,
+          versionMaskReg: 0,
+          baud: 115200,
+        });
+      }
+      this.bootUntilMs = Date.now() + POWER_ON_BOOT_MS;
+    }
+    this.power = on;
+    if (!on) {
+      this.hasJob = false;
+      this.hooks.hasher({ t: 'clear' });
+    }
+    this.pushChips();
+  }
+
+  // ---- physics ----------------------------------------------------------------------------------------------
+
+  /** Advances temperatures, power, watchdog and trips by `dtS` seconds. */
+  step(dtS: number): void {
+    const now = Date.now();
+    if (this.power && this.watchdogS > 0 && now - this.lastRequestMs > this.watchdogS * 1000) {
+      this.faultBits |= FAULT_BITS.WATCHDOG;
+      this.setPower(false);
+    }
+    const air = this.hooks.airflow();
+    const v = this.effectiveVoltageMv;
+    const n = this.chips.length;
+    const chipW = this.chips.map((c) => (this.power ? chipPowerW(c.freqMHz, v, c.tempC) : 0));
+    this.boardPowerW = chipW.reduce((a, b) => a + b, 0);
+    const extra = this.faults.overTemp ? 60 : 0;
+    this.chips.forEach((c, i) => {
+      const target = steadyChipTempC(i, n, this.boardPowerW, chipW[i], air) + extra;
+      c.tempC = approach(c.tempC, target, dtS, this.faults.overTemp ? 2 : MODEL.thermalTauS);
+      if (c.firstJobMs > 0 && !(this.power && this.hasJob)) c.idleMs += dtS * 1000;
+    });
+    const rise = (this.boardPowerW * MODEL.boardRth) / (0.15 + air);
+    this.inletPcbC = approach(this.inletPcbC, MODEL.inletC + 0.3 * rise + extra / 2, dtS, MODEL.thermalTauS);
+    this.outletPcbC = approach(this.outletPcbC, MODEL.inletC + 0.8 * rise + extra / 2, dtS, MODEL.thermalTauS);
+    if (this.power && this.sensorChips().some((c) => c.tempC >= 105)) {
+      this.faultBits |= FAULT_BITS.OVER_TEMP;
+      this.setPower(false);
+    }
+    if (this.faults.supplySag) this.faultBits |= FAULT_BITS.SUPPLY;
+    if (this.power) this.pushChips();
+  }
+
+  /** Unplugged: links gone, board dark. Replugged: links back, board powered off as after insertion. */
+  async unplug(): Promise<void> {
+    this.plugged = false;
+    this.setPower(false);
+    await Promise.all([this.uart.stop(), this.mcu.stop()]);
+  }
+
+  async replug(): Promise<void> {
+    await Promise.all([this.uart.start(), this.mcu.start()]);
+    this.plugged = true;
+  }
+
+  oracle() {
+    return {
+      board: this.index,
+      power: this.power,
+      plugged: this.plugged,
+      voltageMv: this.effectiveVoltageMv,
+      powerW: this.boardPowerW,
+      faultBits: this.faultBits,
+      faults: this.faults,
+      hashes: this.hashes,
+      chips: this.chips.map((c, i) => ({
+        index: i,
+        address: c.address,
+        freqMHz: c.freqMHz,
+        maxStableMHz: this.limitMHz(c),
+        baseMaxMHz: c.baseMaxMHz,
+        tempC: c.tempC,
+        dead: c.dead,
+        noncesSent: c.noncesSent,
+        nonceCount: c.nonceCount,
+        errorCount: c.errorCount,
+        idleMs: c.idleMs,
+        idleFraction: c.firstJobMs > 0 ? c.idleMs / Math.max(1, Date.now() - c.firstJobMs) : 0,
+      })),
+    };
+  }
+}

@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { UartTransport } from '../../device/transport/uart.js';
+
+/**
+ * The simulator's end of a link: a TCP listener (tcp://127.0.0.1:PORT, one client at a time) or a pseudo-terminal
+ * pair made with socat (the daemon opens `hostPath`, the simulator the other end). Events: 'data'.
+ */
+export interface SimEndpoint extends EventEmitter {
+  /** What the daemon opens. */
+  readonly hostPath: string;
+  start(): Promise<void>;
+  /** Tears the link down, as if the board was unplugged. */
+  stop(): Promise<void>;
+  write(b: Buffer): void;
+}
+
+export class TcpEndpoint extends EventEmitter implements SimEndpoint {
+  private server: net.Server | undefined;
+  private client: net.Socket | undefined;
+  private port: number;
+
+  constructor(
+    port = 0,
+    private readonly host = '127.0.0.1',
+  ) {
+    super();
+    this.port = port;
+  }
+
+  get hostPath(): string {
+    return `tcp://${this.host}:${this.port}`;
+  }
+
+  start(): Promise<void> {
+    const server = net.createServer((s) => {
+      this.client?.destroy();
+      this.client = s;
+      s.setNoDelay(true);
+      s.on('data', (d: Buffer) => this.emit('data', d));
+      s.on('error', () => {});
+      s.on('close', () => {
+        if (this.client === s) this.client = undefined;
+        this.emit('disconnect');
+      });
+      this.emit('connect');
+    });
+    this.server = server;
+    return new Promise((res, rej) => {
+      server.once('error', rej);
+      server.listen(this.port, this.host, () => {
+        server.off('error', rej);
+        this.port = (server.address() as net.AddressInfo).port;
+        res();
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.client?.destroy();
+    this.client = undefined;
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  write(b: Buffer): void {
+    this.client?.write(b);
+  }
+}
+
+/** A pty pair from socat: `<dir>/<name>` for the daemon, `<dir>/<name>.sim` for us. */
+export class PtyEndpoint extends EventEmitter implements SimEndpoint {
+  private socat: ChildProcess | undefined;
+  private port: UartTransport | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly name: string,
+  ) {
+    super();
+  }
+
+  get hostPath(): string {
+    return join(this.dir, this.name);
+  }
+
+  async start(): Promise<void> {
+    const simPath = `${this.hostPath}.sim`;
+    const p = spawn('socat', [`pty,raw,echo=0,link=${simPath}`, `pty,raw,echo=0,link=${this.hostPath}`], {
+      stdio: 'ignore',
+    });
+    this.socat = p;
+    const failed = new Promise<never>((_, rej) => {
+      p.once('error', (e) =>
+        rej(new Error(`socat could not start (${e.message}); install it (apt-get install socat)`)),
+      );
+    });
+    const end = Date.now() + 5000;
+    while (!(existsSync(simPath) && existsSync(this.hostPath))) {
+      if (Date.now() > end) throw new Error(`socat made no pty pair at ${this.hostPath}`);
+      await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
+    }
+    const port = new UartTransport(simPath);
+    await port.open();
+    port.on('data', (d: Buffer) => this.emit('data', d));
+    port.on('lost', () => this.emit('disconnect'));
+    this.port = port;
+  }
+
+  async stop(): Promise<void> {
+    const port = this.port;
+    this.port = undefined;
+    await port?.close();
+    const p = this.socat;
+    this.socat = undefined;
+    if (p && p.exitCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await exited;
+    }
+  }
+
+  write(b: Buffer): void {
+    this.port?.write(b);
+  }
+}
