@@ -236,6 +236,14 @@ export class ChainLink {
       last = pll.freqMHz;
       if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
     }
+    // Read back the last chip: proves the writes arrived (the link is ordered) and the chain still answers.
+    const tail = chips[chips.length - 1];
+    if (tail !== undefined) {
+      const v = await this.read(tail, REG.PLL0);
+      if (v !== encodePll(findPll(toMHz))) {
+        throw new ChainLinkError('EPLL', `chip ${tail} reads PLL0 ${v.toString(16)} after the ramp to ${toMHz} MHz`);
+      }
+    }
     return last;
   }
 

@@ -205,7 +205,10 @@ export class Simulator {
       const powerAt = (fs: number[]) => fs.reduce((a, f, i) => a + chipPowerW(f, mv, b.chips[i].tempC), 0);
       let p = powerAt(freqs);
       if (p > powerW) {
-        const scale = powerW / p;
+        // leakage does not scale with frequency: scale only the dynamic part to meet the budget
+        const leak = powerAt(freqs.map(() => 0));
+        const scale = (powerW - leak) / (p - leak);
+        if (scale <= 0) continue;
         freqs = freqs.map((f) => Math.max(RATINGS.freqMinMHz, f * scale));
         p = powerAt(freqs);
         if (p > powerW * 1.001) continue;
