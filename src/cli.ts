@@ -7,6 +7,7 @@ const HELP = `asicd ${VERSION} — firmware daemon for Maijie L7 hash boards
 
 Usage:
   asicd run [--config FILE] [--pretty]   run the daemon (default config /etc/asicd/asicd.toml)
+  asicd demo                             simulator + test pool + daemon on loopback, mining
   asicd sim [options]                    run the hash-board simulator (asicd sim --help)
   asicd pool [options]                   run the Stratum v1 test pool (asicd pool --help)
   asicd config check FILE                validate FILE and print every problem (exit 1 on errors)
@@ -61,6 +62,10 @@ const commands: Record<string, Handler> = {
     }
     process.stderr.write('asicd config: expected check FILE, defaults or docs\n');
     return 2;
+  },
+  async demo(args) {
+    const { runDemo } = await import('./commands/demo.js');
+    return runDemo(args);
   },
   async sim(args) {
     const { runSim } = await import('./commands/sim.js');

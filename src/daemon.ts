@@ -19,7 +19,7 @@ export function registerConfigSecrets(config: Config): void {
   for (const p of config.pools) registerSecret(p.password);
 }
 
-export type ComponentFactory = (config: Config, log: Logger) => Component[];
+export type ComponentFactory = (config: Config, log: Logger, ctx: { configFile: string | undefined }) => Component[];
 
 /**
  * The daemon's root: one owner for the config, the device locks and the component tree.
@@ -48,7 +48,7 @@ export class Daemon {
       this.locks.acquire(ch.uart);
       this.locks.acquire(ch.spi);
     }
-    this.components = this.factory(this.config, this.log);
+    this.components = this.factory(this.config, this.log, { configFile: this.configFile });
     await this.supervisor.start(this.components);
   }
 

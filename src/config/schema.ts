@@ -1,25 +1,36 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { type SchemaOptions, type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 import { RATINGS } from '../device/maijie-l7/ratings.js';
 
 // The one source of truth for configuration: validation, defaults, TypeScript types, the default TOML
 // (`asicd config defaults`) and docs/configuration.md are all generated from this file.
 // `errorMessage` is our own keyword: the rule a user reads when a value breaks it.
 
+/** A union of string literals with its precise TypeScript type. */
+function oneOf<const T extends readonly string[]>(values: T, opts: SchemaOptions): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    opts,
+  ) as unknown as TUnion<TLiteral<T[number]>[]>;
+}
+
 const POOL_URL = '^stratum\\+(tcp|ssl|tls)://[^\\s/:]+:[0-9]{1,5}$';
 
 const LogSchema = Type.Object(
   {
-    level: Type.Union(
-      ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
-      {
-        default: 'info',
-        description: 'Least severe level written.',
-        errorMessage: 'expected one of fatal, error, warn, info, debug, trace',
-      },
-    ),
+    level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], {
+      default: 'info',
+      description: 'Least severe level written.',
+      errorMessage: 'expected one of fatal, error, warn, info, debug, trace',
+    }),
     pretty: Type.Boolean({
       default: false,
       description: 'Human-readable lines instead of JSON (also implied when stdout is a terminal, or by --pretty).',
+    }),
+    stats_interval_s: Type.Integer({
+      default: 60,
+      minimum: 0,
+      maximum: 3600,
+      description: 'Log a summary (hash rate windows, shares, power) this often; 0 = never.',
     }),
   },
   { default: {}, description: 'Logging: JSON lines on stdout for journald.' },
@@ -88,14 +99,11 @@ const PoolSchema = Type.Object(
 
 const PoolStrategySchema = Type.Object(
   {
-    strategy: Type.Union(
-      ['failover', 'round-robin', 'rotate', 'load-balance', 'balance'].map((l) => Type.Literal(l)),
-      {
-        default: 'failover',
-        description: "cgminer's pool strategies; see docs/pool-strategies.md.",
-        errorMessage: 'expected one of failover, round-robin, rotate, load-balance, balance',
-      },
-    ),
+    strategy: oneOf(['failover', 'round-robin', 'rotate', 'load-balance', 'balance'], {
+      default: 'failover',
+      description: "cgminer's pool strategies; see docs/pool-strategies.md.",
+      errorMessage: 'expected one of failover, round-robin, rotate, load-balance, balance',
+    }),
     fallback_time_s: Type.Integer({
       default: 120,
       minimum: 0,
@@ -219,14 +227,11 @@ const ThermalSchema = Type.Object(
 
 const TuningSchema = Type.Object(
   {
-    mode: Type.Union(
-      ['off', 'efficiency', 'hashrate', 'power'].map((l) => Type.Literal(l)),
-      {
-        default: 'off',
-        description: 'Auto-tuning goal.',
-        errorMessage: 'expected one of off, efficiency, hashrate, power',
-      },
-    ),
+    mode: oneOf(['off', 'efficiency', 'hashrate', 'power'], {
+      default: 'off',
+      description: 'Auto-tuning goal.',
+      errorMessage: 'expected one of off, efficiency, hashrate, power',
+    }),
     power_target_w: Type.Integer({ default: 3000, minimum: 100, maximum: 10000, description: 'Power mode: watts.' }),
     max_hw_error_rate: Type.Number({
       default: 0.002,

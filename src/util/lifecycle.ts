@@ -25,7 +25,7 @@ export class Supervisor {
       const t0 = performance.now();
       await c.start();
       this.started.push(c);
-      this.log.info({ component: c.name, ms: Math.round(performance.now() - t0) }, `${c.name} started`);
+      this.log.info({ unit: c.name, ms: Math.round(performance.now() - t0) }, `${c.name} started`);
     }
   }
 
@@ -52,10 +52,10 @@ export class Supervisor {
       try {
         const r = await Promise.race([c.stop().then(() => 'ok' as const), timedOut]);
         const ms = Math.round(performance.now() - t0);
-        if (r === 'timeout') this.log.error({ component: c.name, ms }, `${c.name} did not stop in time; abandoned`);
-        else this.log.info({ component: c.name, ms }, `${c.name} stopped`);
+        if (r === 'timeout') this.log.error({ unit: c.name, ms }, `${c.name} did not stop in time; abandoned`);
+        else this.log.info({ unit: c.name, ms }, `${c.name} stopped`);
       } catch (err) {
-        this.log.error({ component: c.name, err }, `${c.name} failed to stop cleanly`);
+        this.log.error({ unit: c.name, err }, `${c.name} failed to stop cleanly`);
       } finally {
         clearTimeout(timer);
       }

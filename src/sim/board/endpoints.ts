@@ -90,8 +90,10 @@ export class PtyEndpoint extends EventEmitter implements SimEndpoint {
 
   async start(): Promise<void> {
     const simPath = `${this.hostPath}.sim`;
+    // its own process group: a Ctrl-C meant for us must not cut the link before the boards are powered off
     const p = spawn('socat', [`pty,raw,echo=0,link=${simPath}`, `pty,raw,echo=0,link=${this.hostPath}`], {
       stdio: 'ignore',
+      detached: true,
     });
     this.socat = p;
     const failed = new Promise<never>((_, rej) => {

@@ -1,0 +1,559 @@
+import { EventEmitter } from 'node:events';
+import type { ChainConfig, Config } from '../config/schema.js';
+import { ChainLink, type NonceReply, versionMaskRegister } from '../device/maijie-l7/chain-link.js';
+import { type Eeprom, McuClient } from '../device/maijie-l7/mcu.js';
+import { findPll, ticketDifficulty, ticketZeros } from '../device/maijie-l7/pll.js';
+import { FAULT_BITS, REG } from '../device/maijie-l7/registers.js';
+import { openChainTransport, openMcuTransport } from '../device/transport/index.js';
+import type { ByteTransport, McuTransport } from '../device/transport/types.js';
+import { HashMeter } from '../monitor/meter.js';
+import type { PoolManager } from '../pool/manager/manager.js';
+import { sha256d } from '../pool/work/hash.js';
+import { difficultyOfHash, leadingZeroBits, meetsTarget } from '../pool/work/target.js';
+import { buildHeader, Extranonce2Counter, type Job, makeWork, versionSpace, type Work } from '../pool/work/work.js';
+import type { Component } from '../util/lifecycle.js';
+import type { Logger } from '../util/log.js';
+import { type ChipStats, newChipStats } from './stats.js';
+
+export type ChainState = 'init' | 'bringup' | 'mining' | 'cooling' | 'lost' | 'paused' | 'stopped';
+
+/** Nonces a chip should report per second: enough to measure it, few enough to keep the link idle. */
+const WANTED_NONCES_PER_S = 4;
+const MAX_REFRESH_MS = 20_000;
+const MIN_REFRESH_MS = 100;
+const SLOTS = 16;
+
+interface Slot {
+  work: Work;
+  /** the job was replaced by clean_jobs or a pool switch: results are stale, not hardware errors */
+  stale: boolean;
+  seen: Set<number>;
+  versionMask: number;
+  /** TICKET_ZEROS in force when the work was sent */
+  ticket: number;
+}
+
+export interface BoardInfo {
+  boardId: string;
+  fwVersion: number;
+  eeprom: Eeprom | undefined;
+}
+
+export interface BoardReadings {
+  tempsC: number[];
+  inletC: number;
+  outletC: number;
+  maxChipC: number;
+  voltageMv: number;
+  powerW: number;
+  faults: number;
+  atMs: number;
+}
+
+/**
+ * One hash board: brings it up, keeps every chip fed, verifies every nonce, turns results into shares and keeps the
+ * board inside its limits. Owns the board's statistics. Events: 'state' (state, reason).
+ */
+export class ChainController extends EventEmitter implements Component {
+  readonly name: string;
+  state: ChainState = 'init';
+  stateReason = '';
+  readonly meter = new HashMeter();
+  chips: ChipStats[] = [];
+  info: BoardInfo = { boardId: '', fwVersion: 0, eeprom: undefined };
+  readings: BoardReadings = {
+    tempsC: [],
+    inletC: Number.NaN,
+    outletC: Number.NaN,
+    maxChipC: Number.NaN,
+    voltageMv: 0,
+    powerW: 0,
+    faults: 0,
+    atMs: 0,
+  };
+  readonly counters = {
+    hwErrors: 0,
+    staleNonces: 0,
+    unknownJobIds: 0,
+    duplicates: 0,
+    noncesLost: 0,
+    reinits: 0,
+    bringupFailures: 0,
+    sharesFound: 0,
+    bestShare: 0,
+    jobsSent: 0,
+  };
+  freqMHz = 0;
+  voltageMv = 0;
+  hashesPerClock = 0;
+  ticket = 0;
+  interval = 1;
+  addresses: number[] = [];
+  brokenAt: number | undefined;
+  refreshMs = MAX_REFRESH_MS;
+
+  private uart: ByteTransport;
+  private mcuT: McuTransport;
+  private link: ChainLink;
+  private mcu: McuClient;
+  private readonly slots: (Slot | undefined)[] = Array.from({ length: SLOTS }, () => undefined);
+  private nextSlot = 0;
+  private en2: { job: Job; counter: Extranonce2Counter } | undefined;
+  private currentJob: Job | undefined;
+  private chipVersionMask = -1;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private monitorTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retries = 0;
+  private mcuFailures = 0;
+  private stopped = false;
+  private monitorBusy = false;
+  private lastNonceCountPoll = 0;
+  private miningSinceMs = 0;
+  private readonly log: Logger;
+  private thermal: Config['thermal'];
+
+  constructor(
+    readonly index: number,
+    readonly config: ChainConfig,
+    private readonly chainsTotal: number,
+    thermal: Config['thermal'],
+    private readonly pools: PoolManager,
+    log: Logger,
+  ) {
+    super();
+    this.name = `chain${index}`;
+    this.thermal = thermal;
+    this.log = log.child({ component: this.name });
+    this.uart = openChainTransport(config.uart);
+    this.mcuT = openMcuTransport(config.spi);
+    this.link = new ChainLink(this.uart, this.log);
+    this.mcu = new McuClient(this.mcuT, this.log);
+    this.link.onNonce = (r) => this.onNonce(r);
+    this.uart.on('lost', (reason: string) => this.lose(`chain link lost: ${reason}`));
+    this.mcuT.on('lost', (reason: string) => this.lose(`board MCU lost: ${reason}`));
+    pools.onJob((job) => this.onPoolJob(job));
+  }
+
+  get linkCounters() {
+    return this.link.counters;
+  }
+
+  get mcuCounters() {
+    return this.mcu.counters;
+  }
+
+  /** Hashes per second the chips should make at their frequency. */
+  get idealHashrateHs(): number {
+    return this.addresses.length * this.freqMHz * 1e6 * this.hashesPerClock;
+  }
+
+  private setState(s: ChainState, reason: string): void {
+    if (this.state === s && this.stateReason === reason) return;
+    this.state = s;
+    this.stateReason = reason;
+    this.log.info({ state: s, reason }, `board ${s}`);
+    this.emit('state', s, reason);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.monitorTimer = setInterval(() => void this.monitor(), 1000);
+    // bring-up runs in the background: a board that is missing must not hold the daemon's start
+    void this.bringUp();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.monitorTimer);
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.retryTimer);
+    // Safety: leave the board powered off
+    if (this.mcuT.isOpen) {
+      try {
+        await this.mcu.setPower(false);
+        this.log.info('board powered off');
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'could not power the board off; its MCU watchdog will');
+      }
+    }
+    await this.uart.close();
+    await this.mcuT.close();
+    this.setState('stopped', 'daemon stopping');
+  }
+
+  /** Curtailment: chips idle and the board powered off, until resume(). */
+  async pause(): Promise<void> {
+    clearTimeout(this.refreshTimer);
+    this.setState('paused', 'paused by operator');
+    if (this.mcuT.isOpen) await this.mcu.setPower(false);
+  }
+
+  async resume(): Promise<void> {
+    if (this.state !== 'paused') return;
+    void this.bringUp();
+  }
+
+  async locate(on: boolean): Promise<void> {
+    await this.mcu.setLed(on ? 2 : 0);
+  }
+
+  /** Thermal limits apply live (the watchdog at the next bring-up). */
+  reload(next: Config, changed: string[]): string[] {
+    this.thermal = next.thermal;
+    return changed.filter((k) => k.startsWith('thermal.'));
+  }
+
+  private lose(reason: string): void {
+    if (this.stopped || this.state === 'lost') return;
+    clearTimeout(this.refreshTimer);
+    this.setState('lost', reason);
+    void this.powerOffAndClose().then(() => this.scheduleRetry());
+  }
+
+  /** Safety first: whatever was lost, try to power the board off through whichever link still works. */
+  private async powerOffAndClose(): Promise<void> {
+    if (this.mcuT.isOpen) {
+      try {
+        await this.mcu.setPower(false);
+      } catch {
+        // unreachable: its watchdog powers it off
+      }
+    }
+    await this.uart.close();
+    await this.mcuT.close();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    const wait = Math.min(30_000, 1000 * 2 ** Math.min(this.retries, 5));
+    this.retries++;
+    this.retryTimer = setTimeout(() => void this.bringUp(), wait);
+  }
+
+  private async bringUp(): Promise<void> {
+    if (this.stopped) return;
+    clearTimeout(this.refreshTimer);
+    this.setState('bringup', 'powering on and enumerating');
+    try {
+      await this.mcuT.open();
+      await this.uart.open();
+      const eeprom = await this.mcu.eeprom();
+      this.info = { boardId: await this.mcu.boardId(), fwVersion: await this.mcu.fwVersion(), eeprom };
+      const faults = await this.mcu.faults();
+      if (faults & FAULT_BITS.OVER_TEMP) this.log.warn({ faults }, 'board reports an earlier over-temperature trip');
+      await this.mcu.clearFaults();
+      const mv = Math.min(eeprom.maxMv, Math.max(eeprom.minMv, this.config.voltage_mv));
+      if (mv !== this.config.voltage_mv)
+        this.log.warn({ wanted: this.config.voltage_mv, mv, eeprom }, 'voltage held inside the board EEPROM range');
+      await this.mcu.setVoltage(mv);
+      this.voltageMv = mv;
+      await this.mcu.setWatchdog(this.thermal.watchdog_s);
+      await this.mcu.setPower(false);
+      await this.mcu.setPower(true);
+      await new Promise((r) => setTimeout(r, 100));
+      this.link.parser.reset();
+      const e = await this.link.enumerate(this.config.chips, 0, 0);
+      this.brokenAt = e.brokenAt;
+      this.interval = e.interval;
+      this.addresses = e.addresses;
+      this.chipVersionMask = 0;
+      const hashInfo = await this.link.read(e.addresses[0], REG.HASH_INFO);
+      this.hashesPerClock = (hashInfo >>> 16) / 2 ** (hashInfo & 0xff);
+      this.chips = e.addresses.map((addr, i) => newChipStats(i, addr));
+      const target = findPll(this.config.frequency_mhz).freqMHz;
+      this.freqMHz = await this.link.rampFrequency(e.addresses, 50, this.config.frequency_mhz);
+      this.ticket = -1;
+      this.updateTicket(this.pools.pickJob()?.difficulty);
+      if (this.config.baud > 115200) {
+        this.link.broadcastWrite(REG.BAUD, this.config.baud);
+        await new Promise((r) => setTimeout(r, 10));
+        await this.uart.setBaud(this.config.baud);
+      }
+      this.retries = 0;
+      this.mcuFailures = 0;
+      this.miningSinceMs = Date.now();
+      for (let i = 0; i < SLOTS; i++) this.slots[i] = undefined;
+      this.log.info(
+        {
+          boardId: this.info.boardId,
+          chips: e.found,
+          expected: e.expected,
+          brokenAt: e.brokenAt,
+          freqMHz: target,
+          voltageMv: mv,
+          ticketZeros: this.ticket,
+          idealHashrateHs: this.idealHashrateHs,
+        },
+        'board up',
+      );
+      this.setState('mining', e.brokenAt !== undefined ? `chain broken at chip ${e.brokenAt}` : 'all chips up');
+      this.dispatch();
+    } catch (err) {
+      this.counters.bringupFailures++;
+      const msg = (err as Error).message;
+      this.log.error({ err: msg }, 'board bring-up failed; retrying');
+      if (!this.stopped) {
+        this.state = 'lost';
+        this.stateReason = msg;
+        this.emit('state', 'lost', msg);
+        await this.powerOffAndClose();
+        this.scheduleRetry();
+      }
+    }
+  }
+
+  /** TICKET_ZEROS: a few nonces a second per chip, never a ticket harder than the pool's share difficulty. */
+  private updateTicket(poolDifficulty: number | undefined): void {
+    const chipRate = this.freqMHz * 1e6 * this.hashesPerClock;
+    let z = ticketZeros(chipRate, WANTED_NONCES_PER_S);
+    if (poolDifficulty !== undefined && poolDifficulty > 0) z = Math.min(z, Math.floor(32 + Math.log2(poolDifficulty)));
+    z = Math.max(0, z);
+    if (z === this.ticket) return;
+    this.ticket = z;
+    this.link.broadcastWrite(REG.TICKET_ZEROS, z);
+    // refresh: before a chip could walk its whole range for every rolled version
+  }
+
+  private onPoolJob(job: Job): void {
+    if (this.state !== 'mining') return;
+    if (job.cleanJobs) {
+      for (const s of this.slots) if (s) s.stale = true;
+      this.dispatch();
+    } else if (!this.currentJob || job.poolId === this.currentJob.poolId) {
+      this.dispatch();
+    }
+  }
+
+  /** Sends the next work to every chip of the board. */
+  private dispatch(): void {
+    clearTimeout(this.refreshTimer);
+    if (this.state !== 'mining') return;
+    const job = this.pools.pickJob();
+    if (job) {
+      // After a pool switch the old pool's in-flight results still go to it while it lives (PoolManager.submit).
+      if (!this.en2 || this.en2.job !== job)
+        this.en2 = { job, counter: new Extranonce2Counter(job.extranonce2Size, this.index, this.chainsTotal) };
+      const en2 = this.en2.counter.take();
+      if (en2) {
+        this.currentJob = job;
+        const work = makeWork(job, en2);
+        if (job.versionMask !== this.chipVersionMask) {
+          this.link.broadcastWrite(REG.VERSION_MASK, versionMaskRegister(job.versionMask));
+          this.chipVersionMask = job.versionMask;
+        }
+        this.updateTicket(job.difficulty);
+        const slotIndex = this.nextSlot;
+        this.nextSlot = (this.nextSlot + 1) % SLOTS;
+        this.slots[slotIndex] = {
+          work,
+          stale: false,
+          seen: new Set(),
+          versionMask: job.versionMask,
+          ticket: this.ticket,
+        };
+        this.link.sendJob({
+          jobId: slotIndex * 8,
+          startNonce: 0,
+          nbits: work.nbits,
+          ntime: work.ntime,
+          merkleRoot: work.merkleRoot,
+          prevHash: work.prevHash,
+          version: work.version,
+        });
+        this.counters.jobsSent++;
+        this.refreshMs = this.computeRefreshMs(job.versionMask);
+      }
+    }
+    this.refreshTimer = setTimeout(() => this.dispatch(), this.refreshMs);
+  }
+
+  /** Half the time a chip needs to walk its nonce range for every version it may roll, within bounds. */
+  private computeRefreshMs(versionMask: number): number {
+    const chipRate = this.freqMHz * 1e6 * this.hashesPerClock;
+    if (!(chipRate > 0)) return MAX_REFRESH_MS;
+    const space = this.interval * 2 ** 24 * versionSpace(versionMask);
+    return Math.max(MIN_REFRESH_MS, Math.min(MAX_REFRESH_MS, (space / chipRate) * 500));
+  }
+
+  /** The hot path: one nonce reply → verified → maybe a share. */
+  private onNonce(r: NonceReply): void {
+    const chipIndex = r.chip / this.interval;
+    const chip = this.chips[chipIndex];
+    if (!chip || !Number.isInteger(chipIndex)) {
+      this.counters.hwErrors++;
+      return;
+    }
+    chip.replies++;
+    const slot = this.slots[r.jobId >> 3];
+    if (!slot) {
+      this.counters.unknownJobIds++;
+      this.hwError(chip, 'unknown job id');
+      return;
+    }
+    const rolled = (r.versionBits << 13) >>> 0;
+    if ((rolled & ~slot.versionMask) !== 0) {
+      this.hwError(chip, 'version bits outside the mask');
+      return;
+    }
+    // the chip that found a nonce owns its top byte
+    if (Math.floor((r.nonce >>> 24) / this.interval) !== chipIndex) {
+      this.hwError(chip, 'nonce outside the chip range');
+      return;
+    }
+    const key = (r.nonce ^ Math.imul(r.versionBits, 0x9e3779b1)) >>> 0;
+    if (slot.seen.has(key)) {
+      this.counters.duplicates++;
+      this.hwError(chip, 'repeated nonce');
+      return;
+    }
+    const work = slot.work;
+    const version = (work.version | rolled) >>> 0;
+    const hash = sha256d(buildHeader(work, r.nonce, version));
+    const zeros = leadingZeroBits(hash);
+    if (zeros < Math.min(this.ticket, slot.ticket)) {
+      this.hwError(chip, 'hash misses the ticket');
+      return;
+    }
+    slot.seen.add(key);
+    const now = Date.now();
+    if (slot.stale) {
+      this.counters.staleNonces++;
+      chip.stale++;
+      return;
+    }
+    // each verified nonce stands for 2^ticket hashes; a nonce under a lower ticket is counted at that ticket
+    const hashes = ticketDifficulty(Math.min(this.ticket, slot.ticket)) * 2 ** 32;
+    chip.nonces++;
+    chip.lastNonceMs = now;
+    chip.meter.add(hashes);
+    this.meter.add(hashes);
+    if (!meetsTarget(hash, work.shareTargetLe)) return;
+    const difficulty = difficultyOfHash(hash);
+    this.counters.sharesFound++;
+    if (difficulty > this.counters.bestShare) this.counters.bestShare = difficulty;
+    this.pools.submit({
+      poolId: work.job.poolId,
+      jobId: work.job.jobId,
+      extranonce2: work.extranonce2.toString('hex'),
+      ntime: work.ntime,
+      nonce: r.nonce,
+      version,
+      versionBits: slot.versionMask ? (version & slot.versionMask) >>> 0 : undefined,
+      difficulty,
+      targetDifficulty: work.job.difficulty,
+      foundAtMs: now,
+    });
+  }
+
+  private hwError(chip: ChipStats, why: string): void {
+    this.counters.hwErrors++;
+    chip.hwErrors++;
+    if (chip.hwErrors <= 3 || chip.hwErrors % 1000 === 0) {
+      this.log.debug({ chip: chip.index, addr: chip.address, why, total: chip.hwErrors }, 'hardware error');
+    }
+  }
+
+  /** Once a second: readings (which also feed the MCU watchdog), safety, silent chips, lost replies. */
+  private async monitor(): Promise<void> {
+    if (this.monitorBusy || this.stopped || !this.mcuT.isOpen) return;
+    if (this.state === 'lost' || this.state === 'bringup') return;
+    this.monitorBusy = true;
+    try {
+      const temps = await this.mcu.temps();
+      const faults = await this.mcu.faults();
+      this.readings = {
+        tempsC: temps.chipsC,
+        inletC: temps.inletC,
+        outletC: temps.outletC,
+        maxChipC: Math.max(...temps.chipsC, temps.outletC),
+        voltageMv: await this.mcu.voltageMv(),
+        powerW: await this.mcu.powerW(),
+        faults,
+        atMs: Date.now(),
+      };
+      this.mcuFailures = 0;
+      this.safety();
+      if (this.state === 'mining') {
+        this.checkChips();
+        if (Date.now() - this.lastNonceCountPoll > 15_000) await this.pollNonceCounts();
+      }
+    } catch (err) {
+      this.mcuFailures++;
+      this.log.warn({ err: (err as Error).message, failures: this.mcuFailures }, 'board MCU did not answer');
+      if (this.mcuFailures >= 3) this.lose('board MCU stopped answering');
+    } finally {
+      this.monitorBusy = false;
+    }
+  }
+
+  /** Over the dangerous temperature or after an MCU trip: power off, and stay off until cooled below hot. */
+  private safety(): void {
+    const r = this.readings;
+    const tooHot = r.maxChipC >= this.thermal.dangerous_c;
+    const tripped = (r.faults & FAULT_BITS.OVER_TEMP) !== 0;
+    if (this.state === 'mining' && (tooHot || tripped)) {
+      clearTimeout(this.refreshTimer);
+      const why = tripped
+        ? 'the board MCU tripped on over-temperature'
+        : `chip at ${r.maxChipC.toFixed(1)} °C ≥ dangerous ${this.thermal.dangerous_c} °C`;
+      this.log.error({ maxChipC: r.maxChipC, faults: r.faults }, `powering the board off: ${why}`);
+      this.setState('cooling', why);
+      void this.mcu.setPower(false).catch(() => {});
+      return;
+    }
+    if (this.state === 'cooling' && r.maxChipC < this.thermal.hot_c) {
+      this.log.info({ maxChipC: r.maxChipC }, `cooled below ${this.thermal.hot_c} °C; restarting the board`);
+      this.counters.reinits++;
+      void this.bringUp();
+    }
+  }
+
+  /** Chips silent too long are flagged; a board whose chips all went silent is brought up again. */
+  private checkChips(): void {
+    const now = Date.now();
+    const chipRate = this.freqMHz * 1e6 * this.hashesPerClock;
+    const expectedPerS = chipRate / 2 ** this.ticket;
+    const silentAfterMs = Math.max(30_000, (30 / Math.max(expectedPerS, 1e-9)) * 1000);
+    if (now - this.miningSinceMs < silentAfterMs) return;
+    let silent = 0;
+    for (const c of this.chips) {
+      const quiet = now - (c.lastNonceMs || this.miningSinceMs) > silentAfterMs;
+      if (quiet && !c.silent) this.log.warn({ chip: c.index, addr: c.address }, 'chip silent');
+      if (!quiet && c.silent) this.log.info({ chip: c.index }, 'chip answers again');
+      c.silent = quiet;
+      if (quiet) silent++;
+    }
+    if (silent === this.chips.length && this.chips.length > 0) {
+      this.log.error('every chip is silent; bringing the board up again');
+      this.counters.reinits++;
+      void this.bringUp();
+    }
+  }
+
+  /** NONCE_COUNT against what arrived: the difference is replies lost on the link. */
+  private async pollNonceCounts(): Promise<void> {
+    this.lastNonceCountPoll = Date.now();
+    for (const c of this.chips) {
+      let count: number;
+      try {
+        count = await this.link.read(c.address, REG.NONCE_COUNT);
+      } catch {
+        continue;
+      }
+      if (c.nonceCountBase === undefined) {
+        c.nonceCountBase = count;
+        c.repliesBase = c.replies;
+        continue;
+      }
+      const sent = (count - c.nonceCountBase) >>> 0;
+      const got = c.replies - (c.repliesBase ?? 0);
+      const lost = sent - got;
+      if (lost > c.lost) {
+        this.counters.noncesLost += lost - c.lost;
+        c.lost = lost;
+      }
+    }
+  }
+}

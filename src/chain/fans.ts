@@ -1,0 +1,85 @@
+import type { Config } from '../config/schema.js';
+import { HwmonFans } from '../device/fans.js';
+import { RATINGS } from '../device/maijie-l7/ratings.js';
+import type { Component } from '../util/lifecycle.js';
+import type { Logger } from '../util/log.js';
+import type { ChainController } from './controller.js';
+
+/**
+ * Fan speed from the hottest chip: full speed until there are readings, then a proportional step toward the target
+ * temperature, never below the configured minimum while any board runs. A fan that stops while driven is reported.
+ */
+export class FanController implements Component {
+  readonly name = 'fans';
+  pwm: number = RATINGS.pwmMax;
+  readings: { fan: number; pwm: number; rpm: number }[] = [];
+  failed = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly fans: HwmonFans;
+  private lowSince = new Map<number, number>();
+  private thermal: Config['thermal'];
+
+  constructor(
+    private readonly cfg: Config['fans'],
+    thermal: Config['thermal'],
+    private readonly chains: ChainController[],
+    private readonly log: Logger,
+  ) {
+    this.fans = new HwmonFans(cfg.hwmon, cfg.count);
+    this.thermal = thermal;
+  }
+
+  async start(): Promise<void> {
+    await this.apply(RATINGS.pwmMax);
+    this.timer = setInterval(() => void this.step(), 2000);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    // boards are off by now; leave the fans running to carry the heat away
+    await this.apply(RATINGS.pwmMax).catch(() => {});
+  }
+
+  reload(next: Config, changed: string[]): string[] {
+    this.thermal = next.thermal;
+    return changed.filter((k) => k.startsWith('thermal.') && k !== 'thermal.watchdog_s');
+  }
+
+  private async apply(pwm: number): Promise<void> {
+    this.pwm = Math.round(pwm);
+    if (this.cfg.count > 0) await this.fans.setAll(this.pwm);
+  }
+
+  private async step(): Promise<void> {
+    try {
+      const temps = this.chains
+        .filter((c) => c.state === 'mining' || c.state === 'cooling')
+        .map((c) => c.readings.maxChipC);
+      const hottest = temps.length ? Math.max(...temps.filter((t) => Number.isFinite(t))) : Number.NaN;
+      let next = this.pwm;
+      if (!Number.isFinite(hottest)) next = temps.length ? RATINGS.pwmMax : this.cfg.min_pwm;
+      else if (hottest >= this.thermal.hot_c) next = RATINGS.pwmMax;
+      else next = this.pwm + (hottest - this.thermal.target_c) * 4;
+      next = Math.max(this.cfg.min_pwm, Math.min(RATINGS.pwmMax, next));
+      if (Math.abs(next - this.pwm) >= 1) await this.apply(next);
+      this.readings = await this.fans.readAll();
+      const now = Date.now();
+      for (const f of this.readings) {
+        const low = f.pwm > this.cfg.min_pwm && f.rpm < this.cfg.min_rpm;
+        if (!low) {
+          this.lowSince.delete(f.fan);
+          if (this.failed.delete(f.fan)) this.log.info({ fan: f.fan, rpm: f.rpm }, 'fan recovered');
+          continue;
+        }
+        const since = this.lowSince.get(f.fan) ?? now;
+        this.lowSince.set(f.fan, since);
+        if (now - since > 10_000 && !this.failed.has(f.fan)) {
+          this.failed.add(f.fan);
+          this.log.error({ fan: f.fan, rpm: f.rpm, pwm: f.pwm }, 'fan failed');
+        }
+      }
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'fan control failed; fans left at their last speed');
+    }
+  }
+}

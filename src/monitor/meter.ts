@@ -1,0 +1,60 @@
+/**
+ * A hash meter: work (in hashes) added as it is verified, read as rates over sliding windows. One-second buckets in
+ * a ring, so adding is O(1) and reading a window is O(window seconds).
+ */
+export class HashMeter {
+  private readonly buckets: Float64Array;
+  private headSec: number;
+  private total = 0;
+  readonly startedMs: number;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly spanS = 900,
+  ) {
+    this.buckets = new Float64Array(spanS);
+    this.startedMs = now();
+    this.headSec = Math.floor(this.startedMs / 1000);
+  }
+
+  private advance(sec: number): void {
+    if (sec <= this.headSec) return;
+    const steps = Math.min(this.spanS, sec - this.headSec);
+    for (let i = 1; i <= steps; i++) this.buckets[(this.headSec + i) % this.spanS] = 0;
+    this.headSec = sec;
+  }
+
+  add(hashes: number): void {
+    const sec = Math.floor(this.now() / 1000);
+    this.advance(sec);
+    this.buckets[sec % this.spanS] += hashes;
+    this.total += hashes;
+  }
+
+  /** Hashes per second over the last `windowS` seconds (or since start, when younger). */
+  rate(windowS: number): number {
+    const nowMs = this.now();
+    const sec = Math.floor(nowMs / 1000);
+    this.advance(sec);
+    const w = Math.min(windowS, this.spanS);
+    let sum = 0;
+    for (let i = 0; i < w; i++) sum += this.buckets[(sec - i + this.spanS * 2) % this.spanS];
+    // the current bucket is partial: measure the window in real time, and never longer than we have run
+    const spanMs = Math.min((w - 1) * 1000 + (nowMs % 1000), nowMs - this.startedMs);
+    return spanMs > 0 ? sum / (spanMs / 1000) : 0;
+  }
+
+  /** Average since start. */
+  average(): number {
+    const s = (this.now() - this.startedMs) / 1000;
+    return s > 0 ? this.total / s : 0;
+  }
+
+  get totalHashes(): number {
+    return this.total;
+  }
+
+  windows(): { h5s: number; h1m: number; h5m: number; h15m: number; avg: number } {
+    return { h5s: this.rate(5), h1m: this.rate(60), h5m: this.rate(300), h15m: this.rate(900), avg: this.average() };
+  }
+}
