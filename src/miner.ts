@@ -22,6 +22,8 @@ export interface Summary {
   staleDifficulty: number;
   bestShare: number;
   hwErrors: number;
+  /** verified nonces */
+  nonces: number;
   powerW: number;
   jPerTh: number;
   pool: number | undefined;
@@ -46,7 +48,10 @@ export class Miner {
       this.persistPools(pools, strategy),
     );
     const enabled = config.chains.filter((c) => c.enabled);
-    this.chains = enabled.map((c, i) => new ChainController(i, c, enabled.length, config.thermal, this.pools, log));
+    this.chains = enabled.map(
+      (c, i) =>
+        new ChainController(i, c, enabled.length, config.thermal, this.pools, log, config.tuning.nonces_per_chip_s),
+    );
     this.fans = new FanController(config.fans, config.thermal, this.chains, log.child({ component: 'fans' }));
   }
 
@@ -116,6 +121,7 @@ export class Miner {
       staleDifficulty,
       bestShare: Math.max(0, ...this.chains.map((c) => c.counters.bestShare)),
       hwErrors: this.chains.reduce((a, c) => a + c.counters.hwErrors, 0),
+      nonces: this.chains.reduce((a, c) => a + c.chips.reduce((n, x) => n + x.nonces, 0), 0),
       powerW,
       jPerTh: th > 0 ? powerW / th : 0,
       pool: this.pools.current?.id,

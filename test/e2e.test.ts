@@ -80,6 +80,7 @@ t.test('mining end to end: shares accepted, pool and daemon agree on hash rate, 
   const w = pool.workerStats('e2e.worker');
   t.ok(w.accepted > 1000, `${w.accepted} shares accepted`);
   t.equal(w.rejected, 0, `none rejected: ${JSON.stringify(w.rejects)}`);
+  t.ok(w.stale <= w.accepted / 200, `${w.stale} stale (a share in flight when a block changes)`);
   t.equal(s.rejected, 0);
   const ratio = poolRate / s.hashrate.h5m;
   t.ok(

@@ -17,8 +17,6 @@ import { type ChipStats, newChipStats } from './stats.js';
 
 export type ChainState = 'init' | 'bringup' | 'mining' | 'cooling' | 'lost' | 'paused' | 'stopped';
 
-/** Nonces a chip should report per second: enough to measure it, few enough to keep the link idle. */
-const WANTED_NONCES_PER_S = 4;
 const MAX_REFRESH_MS = 20_000;
 const MIN_REFRESH_MS = 100;
 const SLOTS = 16;
@@ -120,6 +118,8 @@ export class ChainController extends EventEmitter implements Component {
     thermal: Config['thermal'],
     private readonly pools: PoolManager,
     log: Logger,
+    /** Nonces a chip should report per second: enough to measure it, few enough to keep the link idle. */
+    private readonly noncesPerChipS = 4,
   ) {
     super();
     this.name = `chain${index}`;
@@ -307,7 +307,7 @@ export class ChainController extends EventEmitter implements Component {
   /** TICKET_ZEROS: a few nonces a second per chip, never a ticket harder than the pool's share difficulty. */
   private updateTicket(poolDifficulty: number | undefined): void {
     const chipRate = this.freqMHz * 1e6 * this.hashesPerClock;
-    let z = ticketZeros(chipRate, WANTED_NONCES_PER_S);
+    let z = ticketZeros(chipRate, this.noncesPerChipS);
     if (poolDifficulty !== undefined && poolDifficulty > 0) z = Math.min(z, Math.floor(32 + Math.log2(poolDifficulty)));
     z = Math.max(0, z);
     if (z === this.ticket) return;

@@ -233,6 +233,13 @@ const TuningSchema = Type.Object(
       errorMessage: 'expected one of off, efficiency, hashrate, power',
     }),
     power_target_w: Type.Integer({ default: 3000, minimum: 100, maximum: 10000, description: 'Power mode: watts.' }),
+    nonces_per_chip_s: Type.Number({
+      default: 4,
+      minimum: 0.1,
+      maximum: 1000,
+      description:
+        'Nonces each chip should report a second (sets TICKET_ZEROS): more measures chips faster, fewer spares the link.',
+    }),
     max_hw_error_rate: Type.Number({
       default: 0.002,
       minimum: 0,

@@ -53,6 +53,9 @@ export interface BoardHooks {
   ) => void;
   /** Current airflow share 0…1 from the fans. */
   airflow: () => number;
+  /** Observers for benchmarks: a job frame arrived; nonce replies were written. */
+  onJob?: (jobId: number) => void;
+  onNoncesSent?: (nonces: number[]) => void;
 }
 
 const POWER_ON_BOOT_MS = 50;
@@ -255,6 +258,7 @@ export class SimBoard {
     const maskReg = this.chips[0]?.versionMaskReg ?? 0;
     const versionMaskBits = maskReg >>> 16 === 0x9000 ? maskReg & 0xffff : 0;
     this.hooks.hasher({ t: 'job', jobId: f[4] & 0xf8, header, versionMaskBits });
+    this.hooks.onJob?.(f[4] & 0xf8);
   }
 
   /** Nonces from the hashing thread become reply frames (a chip sends only while it answers at all). */
@@ -262,10 +266,12 @@ export class SimBoard {
     this.hashes += hashes;
     if (!this.power || !this.plugged) return;
     const frames: Buffer[] = [];
+    const sent: number[] = [];
     const byAddr = new Map(this.reachable().map((c) => [c.address, c]));
     for (const n of list) {
       const c = byAddr.get(n.addr);
       if (!c || c.dead || !this.answers(c)) continue;
+      sent.push(n.nonce);
       c.nonceCount = (c.nonceCount + 1) >>> 0;
       c.noncesSent++;
       frames.push(
@@ -280,6 +286,7 @@ export class SimBoard {
       );
     }
     this.send(frames);
+    if (this.hooks.onNoncesSent && sent.length) this.hooks.onNoncesSent(sent);
   }
 
   /** What the hashing thread should do for each chip now. */

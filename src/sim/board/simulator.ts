@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ export interface SimBoardInfo {
  * The Maijie L7 scale model: N boards of M chips, each with a UART and an MCU endpoint, the controller's fans as a
  * hwmon folder, faults on demand and an oracle, all behind a control endpoint bound to loopback.
  */
-export class Simulator {
+export class Simulator extends EventEmitter {
   readonly boards: SimBoard[] = [];
   readonly hwmonDir: string;
   fanRpm: number[];
@@ -44,6 +45,7 @@ export class Simulator {
   private lastStep = Date.now();
 
   constructor(readonly o: SimulatorOptions) {
+    super();
     this.hwmonDir = join(o.dir, 'hwmon');
     this.fanRpm = Array.from({ length: o.fans }, () => 0);
   }
@@ -89,6 +91,8 @@ export class Simulator {
       const board = new SimBoard(i, this.o.chips, this.o.seed, this.o.scaleShift, uart, mcu, {
         hasher: (m) => post({ ...m, board: i } as ToHasher),
         airflow: () => airflow(this.fanRpm),
+        onJob: (jobId) => this.emit('job', i, jobId),
+        onNoncesSent: (nonces) => this.emit('nonces-sent', i, nonces),
       });
       this.boards.push(board);
     }

@@ -39,7 +39,10 @@ export type Fault =
 
 export interface WorkerStats {
   accepted: number;
+  /** rejected for any reason but staleness */
   rejected: number;
+  /** for a job replaced by a new block: a race every miner loses now and then */
+  stale: number;
   acceptedDifficulty: number;
   rejects: Record<string, number>;
   /** [time ms, difficulty] of accepted shares, for rate windows. */
@@ -196,7 +199,7 @@ export class TestPool extends EventEmitter {
   workerStats(name: string): WorkerStats {
     let w = this.stats.get(name);
     if (!w) {
-      w = { accepted: 0, rejected: 0, acceptedDifficulty: 0, rejects: {}, history: [], blocks: 0 };
+      w = { accepted: 0, rejected: 0, stale: 0, acceptedDifficulty: 0, rejects: {}, history: [], blocks: 0 };
       this.stats.set(name, w);
     }
     return w;
@@ -420,7 +423,8 @@ export class TestPool extends EventEmitter {
 
   private reject(s: Session, id: unknown, worker: string, code: number, reason: string): void {
     const w = this.workerStats(worker);
-    w.rejected++;
+    if (reason === 'Stale job') w.stale++;
+    else w.rejected++;
     w.rejects[reason] = (w.rejects[reason] ?? 0) + 1;
     this.emit('share', { worker, accepted: false, reason });
     this.o.log?.info({ session: s.id, worker, reason }, 'share rejected');
@@ -429,6 +433,7 @@ export class TestPool extends EventEmitter {
 
   private onSubmit(s: Session, id: unknown, params: unknown[]): void {
     this.counters.submits++;
+    if (this.listenerCount('submit') > 0) this.emit('submit', params, performance.now());
     const [worker, jobId, en2Hex, ntimeHex, nonceHex, vbHex] = params;
     const name = typeof worker === 'string' ? worker.slice(0, 256) : '?';
     if (!s.subscribed) return this.reject(s, id, name, REJECT.notSubscribed, 'Not subscribed');
