@@ -19,6 +19,7 @@ export type ChainState = 'init' | 'bringup' | 'mining' | 'cooling' | 'lost' | 'p
 
 const MAX_REFRESH_MS = 20_000;
 const MIN_REFRESH_MS = 100;
+const SHARED_REFRESH_MS = 500;
 const SLOTS = 16;
 
 interface Slot {
@@ -96,7 +97,7 @@ export class ChainController extends EventEmitter implements Component {
   private mcu: McuClient;
   private readonly slots: (Slot | undefined)[] = Array.from({ length: SLOTS }, () => undefined);
   private nextSlot = 0;
-  private en2: { job: Job; counter: Extranonce2Counter } | undefined;
+  private readonly en2 = new WeakMap<Job, Extranonce2Counter>();
   private currentJob: Job | undefined;
   private chipVersionMask = -1;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -333,9 +334,13 @@ export class ChainController extends EventEmitter implements Component {
     const job = this.pools.pickJob();
     if (job) {
       // After a pool switch the old pool's in-flight results still go to it while it lives (PoolManager.submit).
-      if (!this.en2 || this.en2.job !== job)
-        this.en2 = { job, counter: new Extranonce2Counter(job.extranonce2Size, this.index, this.chainsTotal) };
-      const en2 = this.en2.counter.take();
+      // one counter per job, kept while the job lives: going back to a job never repeats its work
+      let counter = this.en2.get(job);
+      if (!counter) {
+        counter = new Extranonce2Counter(job.extranonce2Size, this.index, this.chainsTotal);
+        this.en2.set(job, counter);
+      }
+      const en2 = counter.take();
       if (en2) {
         this.currentJob = job;
         const work = makeWork(job, en2);
@@ -374,7 +379,10 @@ export class ChainController extends EventEmitter implements Component {
     const chipRate = this.freqMHz * 1e6 * this.hashesPerClock;
     if (!(chipRate > 0)) return MAX_REFRESH_MS;
     const space = this.interval * 2 ** 24 * versionSpace(versionMask);
-    return Math.max(MIN_REFRESH_MS, Math.min(MAX_REFRESH_MS, (space / chipRate) * 500));
+    // load balance and balance share work between pools per dispatch: dispatch often enough to follow quotas
+    const cap =
+      this.pools.strategy === 'load-balance' || this.pools.strategy === 'balance' ? SHARED_REFRESH_MS : MAX_REFRESH_MS;
+    return Math.max(MIN_REFRESH_MS, Math.min(cap, (space / chipRate) * 500));
   }
 
   /** The hot path: one nonce reply → verified → maybe a share. */

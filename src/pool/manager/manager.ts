@@ -56,7 +56,7 @@ export class PoolManager extends EventEmitter implements Component {
   private nextId = 0;
   private readonly jobListeners: JobListener[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private rotateAtMs = 0;
+  private rotatedAtMs = 0;
   private rrIndex = 0;
   private running = false;
 
@@ -162,7 +162,7 @@ export class PoolManager extends EventEmitter implements Component {
 
   async start(): Promise<void> {
     this.running = true;
-    this.rotateAtMs = Date.now() + this.settings.rotate_period_min * 60_000;
+    this.rotatedAtMs = Date.now();
     this.ensureConnections();
     this.timer = setInterval(() => this.tick(), 1000);
   }
@@ -196,8 +196,8 @@ export class PoolManager extends EventEmitter implements Component {
     for (const p of this.pools) {
       while (p.stats.recent.length && p.stats.recent[0][0] < now - TEN_MIN_MS) p.stats.recent.shift();
     }
-    if (this.strategy === 'rotate' && now >= this.rotateAtMs) {
-      this.rotateAtMs = now + this.settings.rotate_period_min * 60_000;
+    if (this.strategy === 'rotate' && now >= this.rotatedAtMs + this.settings.rotate_period_min * 60_000) {
+      this.rotatedAtMs = now;
       this.rrIndex++;
       this.reselect('rotate period');
       return;
