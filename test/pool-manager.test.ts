@@ -161,8 +161,10 @@ t.test('without hot standby, backups are connected only when needed', async (t) 
   const rig = await startRig({ pools: [{ difficulty: DIFF }, { difficulty: DIFF }], pool: { hot_standby: false } });
   await until(() => rig.pools[0].workerStats('w0').accepted > 0, 15_000, 'mining on the primary');
   await until(() => rig.pools[1].connectionCount === 0, 5000, 'backup disconnected');
+  t.equal(rig.pools[1].connectionCount, 0, 'no connection to the backup while the primary mines');
   await rig.pools[0].kill();
-  await until(() => rig.pools[1].workerStats('w1').accepted > 0, 15_000, 'backup connected and accepting');
+  const ms = await until(() => rig.pools[1].workerStats('w1').accepted > 0, 15_000, 'backup connected and accepting');
+  t.ok(rig.pools[1].connectionCount >= 1, `backup connected on demand; first share after ${ms} ms`);
   await rig.stop();
 });
 
