@@ -19,7 +19,14 @@ export function registerConfigSecrets(config: Config): void {
   for (const p of config.pools) registerSecret(p.password);
 }
 
-export type ComponentFactory = (config: Config, log: Logger, ctx: { configFile: string | undefined }) => Component[];
+export interface FactoryContext {
+  configFile: string | undefined;
+  /** Applies a validated config live; returns what took effect and what needs a restart. */
+  applyConfig: (next: Config) => { applied: string[]; needRestart: string[] };
+  currentConfig: () => Config;
+}
+
+export type ComponentFactory = (config: Config, log: Logger, ctx: FactoryContext) => Component[];
 
 /**
  * The daemon's root: one owner for the config, the device locks and the component tree.
@@ -39,6 +46,10 @@ export class Daemon {
     this.locks = new LockSet(config.daemon.lock_dir);
   }
 
+  get running(): readonly Component[] {
+    return this.components;
+  }
+
   get currentConfig(): Config {
     return this.config;
   }
@@ -48,7 +59,11 @@ export class Daemon {
       this.locks.acquire(ch.uart);
       this.locks.acquire(ch.spi);
     }
-    this.components = this.factory(this.config, this.log, { configFile: this.configFile });
+    this.components = this.factory(this.config, this.log, {
+      configFile: this.configFile,
+      applyConfig: (next) => this.apply(next),
+      currentConfig: () => this.config,
+    });
     await this.supervisor.start(this.components);
   }
 
@@ -60,7 +75,11 @@ export class Daemon {
   /** SIGHUP: re-read the file, apply what can change live, say what needs a restart. A bad file changes nothing. */
   reload(): { applied: string[]; needRestart: string[] } {
     if (!this.configFile) return { applied: [], needRestart: [] };
-    const next = loadConfigFile(this.configFile);
+    return this.apply(loadConfigFile(this.configFile));
+  }
+
+  /** Applies a validated config to the running components (SIGHUP, API config edits). */
+  apply(next: Config): { applied: string[]; needRestart: string[] } {
     registerConfigSecrets(next);
     const changed = changedKeys(this.config, next);
     const applied = new Set<string>();

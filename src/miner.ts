@@ -3,6 +3,7 @@ import { ChainController } from './chain/controller.js';
 import { FanController } from './chain/fans.js';
 import type { Config, PoolConfig } from './config/schema.js';
 import { PoolManager } from './pool/manager/manager.js';
+import type { Share } from './pool/work/work.js';
 import { writeFileAtomic } from './util/atomic-file.js';
 import type { Component } from './util/lifecycle.js';
 import type { Logger } from './util/log.js';
@@ -53,6 +54,22 @@ export class Miner {
         new ChainController(i, c, enabled.length, config.thermal, this.pools, log, config.tuning.nonces_per_chip_s),
     );
     this.fans = new FanController(config.fans, config.thermal, this.chains, log.child({ component: 'fans' }));
+    // per-board share results (the pool manager owns the per-pool ones)
+    this.pools.on('share', (share: Share, r: { accepted: boolean }) => {
+      const c = share.board === undefined ? undefined : this.chains[share.board];
+      if (!c) return;
+      const k = c.counters;
+      if (r.accepted) {
+        k.accepted++;
+        k.acceptedDifficulty += share.targetDifficulty;
+        k.lastShareMs = Date.now();
+        k.lastSharePool = Number(share.poolId);
+        k.lastShareDifficulty = share.targetDifficulty;
+      } else {
+        k.rejected++;
+        k.rejectedDifficulty += share.targetDifficulty;
+      }
+    });
   }
 
   /** Start order: fans first (cooling before heat), pools, then the boards. */
@@ -73,6 +90,25 @@ export class Miner {
     } catch (err) {
       this.log.error({ err: (err as Error).message, file: this.configFile }, 'could not save the pool change');
     }
+  }
+
+  paused = false;
+
+  /** Curtailment: every board idle and powered off until resume(). */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await Promise.all(this.chains.map((c) => c.pause()));
+  }
+
+  async resume(): Promise<void> {
+    this.paused = false;
+    await Promise.all(this.chains.map((c) => c.resume()));
+  }
+
+  /** Restarts mining: every board brought up again, every pool reconnected. */
+  async restart(): Promise<void> {
+    for (const p of this.pools.pools) if (p.started) p.client.restart('restart requested');
+    await Promise.all(this.chains.map((c) => c.restart()));
   }
 
   summary(): Summary {

@@ -80,6 +80,13 @@ export class ChainController extends EventEmitter implements Component {
     bringupFailures: 0,
     sharesFound: 0,
     bestShare: 0,
+    accepted: 0,
+    rejected: 0,
+    acceptedDifficulty: 0,
+    rejectedDifficulty: 0,
+    lastShareMs: 0,
+    lastSharePool: -1,
+    lastShareDifficulty: 0,
     jobsSent: 0,
   };
   freqMHz = 0;
@@ -193,6 +200,21 @@ export class ChainController extends EventEmitter implements Component {
   async resume(): Promise<void> {
     if (this.state !== 'paused') return;
     void this.bringUp();
+  }
+
+  /** Ramps every chip to a new frequency (cgminer ascset freq; the tuner later). */
+  async setFrequency(freqMHz: number): Promise<void> {
+    if (this.state !== 'mining') throw new Error(`board ${this.index} is ${this.state}`);
+    this.freqMHz = await this.link.rampFrequency(this.addresses, this.freqMHz, freqMHz);
+    this.ticket = -1;
+    this.updateTicket(this.currentJob?.difficulty);
+  }
+
+  /** Brings the board up again from power-on (operator restart). */
+  async restart(): Promise<void> {
+    if (this.stopped) return;
+    this.counters.reinits++;
+    await this.bringUp();
   }
 
   async locate(on: boolean): Promise<void> {
@@ -452,6 +474,7 @@ export class ChainController extends EventEmitter implements Component {
       difficulty,
       targetDifficulty: work.job.difficulty,
       foundAtMs: now,
+      board: this.index,
     });
   }
 

@@ -37,6 +37,31 @@ export function scrub(line: string): string {
   return out;
 }
 
+/** The last lines written (already scrubbed), for the API's log view and WebSocket topic. */
+export class LogRing {
+  private lines: string[] = [];
+  private readonly listeners = new Set<(line: string) => void>();
+
+  constructor(private readonly max = 1000) {}
+
+  write(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
+    for (const l of this.listeners) l(line);
+  }
+
+  recent(n: number): string[] {
+    return this.lines.slice(-n);
+  }
+
+  subscribe(fn: (line: string) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+}
+
+export const recentLogs = new LogRing();
+
 export interface LogOptions {
   level?: string;
   pretty?: boolean;
@@ -50,6 +75,10 @@ export function createLogger(opts: LogOptions = {}): Logger {
     (opts.pretty
       ? PinoPretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' })
       : pino.destination({ fd: 1, sync: false }));
+  const tee = pino.multistream([
+    { stream: dest, level: 'trace' },
+    { stream: recentLogs, level: 'trace' },
+  ]);
   return pino(
     {
       level: opts.level ?? 'info',
@@ -71,6 +100,6 @@ export function createLogger(opts: LogOptions = {}): Logger {
       },
       hooks: { streamWrite: scrub },
     },
-    dest,
+    tee,
   );
 }

@@ -51,6 +51,8 @@ export interface Share {
   /** Difficulty the pool asked for when the job was issued. */
   targetDifficulty: number;
   foundAtMs: number;
+  /** board that found it, for per-board share statistics */
+  board?: number;
 }
 
 export class WorkError extends Error {

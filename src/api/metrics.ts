@@ -1,0 +1,164 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Miner } from '../miner.js';
+
+/**
+ * Prometheus metrics, read from the miner at scrape time: `asicd_` prefix, base units in the names, labels board,
+ * chip, pool. Counters mirror totals the owners keep (set at scrape, never incremented here).
+ */
+export function createMetrics(miner: Miner): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'asicd_' });
+  const windows = ['5s', '1m', '5m', '15m'] as const;
+  const wkey = { '5s': 'h5s', '1m': 'h1m', '5m': 'h5m', '15m': 'h15m' } as const;
+
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        collect(this);
+      },
+    });
+  const counter = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    values: () => [Record<string, string | number>, number][],
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, v] of values()) this.inc(labels, v);
+      },
+    });
+
+  gauge('asicd_hashrate_hashes_per_second', 'Verified hash rate of the miner over a window', ['window'], (g) => {
+    const s = miner.summary().hashrate;
+    for (const w of windows) g.set({ window: w }, s[wkey[w]]);
+  });
+  gauge('asicd_ideal_hashrate_hashes_per_second', 'Hash rate the chips should make at their frequency', [], (g) => {
+    g.set(miner.summary().idealHashrateHs);
+  });
+  gauge('asicd_uptime_seconds', 'Seconds since the daemon started', [], (g) =>
+    g.set((Date.now() - miner.startedMs) / 1000),
+  );
+  gauge('asicd_best_share_difficulty', 'Best share difficulty found', [], (g) => g.set(miner.summary().bestShare));
+  gauge('asicd_power_watts', 'Power drawn by the mining boards', [], (g) => g.set(miner.summary().powerW));
+  gauge('asicd_efficiency_joules_per_terahash', 'Power per hash rate (J/TH) over the last minute', [], (g) =>
+    g.set(miner.summary().jPerTh),
+  );
+
+  gauge('asicd_board_hashrate_hashes_per_second', 'Verified hash rate of a board', ['board', 'window'], (g) => {
+    for (const c of miner.chains) {
+      const w = c.meter.windows();
+      for (const x of windows) g.set({ board: c.index, window: x }, w[wkey[x]]);
+    }
+  });
+  gauge(
+    'asicd_board_temperature_celsius',
+    'Board temperatures: inlet and outlet PCB, chip dies',
+    ['board', 'sensor'],
+    (g) => {
+      for (const c of miner.chains) {
+        const r = c.readings;
+        if (Number.isFinite(r.inletC)) g.set({ board: c.index, sensor: 'inlet' }, r.inletC);
+        if (Number.isFinite(r.outletC)) g.set({ board: c.index, sensor: 'outlet' }, r.outletC);
+        r.tempsC.forEach((t, i) => {
+          g.set({ board: c.index, sensor: `die${i}` }, t);
+        });
+      }
+    },
+  );
+  gauge('asicd_board_power_watts', 'Board power as its MCU reports it', ['board'], (g) => {
+    for (const c of miner.chains) g.set({ board: c.index }, c.readings.powerW);
+  });
+  gauge('asicd_board_voltage_volts', 'Measured board domain voltage', ['board'], (g) => {
+    for (const c of miner.chains) g.set({ board: c.index }, c.readings.voltageMv / 1000);
+  });
+  gauge('asicd_board_frequency_hertz', 'Chip frequency of a board', ['board'], (g) => {
+    for (const c of miner.chains) g.set({ board: c.index }, c.freqMHz * 1e6);
+  });
+  gauge('asicd_board_chips', 'Chips answering on a board', ['board'], (g) => {
+    for (const c of miner.chains) g.set({ board: c.index }, c.chips.length);
+  });
+  gauge('asicd_board_up', '1 when the board is mining', ['board', 'state'], (g) => {
+    for (const c of miner.chains) g.set({ board: c.index, state: c.state }, c.state === 'mining' ? 1 : 0);
+  });
+  counter('asicd_board_hardware_errors_total', 'Nonces that failed verification', ['board'], () =>
+    miner.chains.map((c) => [{ board: c.index }, c.counters.hwErrors]),
+  );
+  counter('asicd_board_crc_errors_total', 'Chain link frames dropped for a bad CRC', ['board'], () =>
+    miner.chains.map((c) => [{ board: c.index }, c.linkCounters.crcErrors]),
+  );
+  counter('asicd_board_lost_replies_total', 'Nonce replies chips sent that never arrived', ['board'], () =>
+    miner.chains.map((c) => [{ board: c.index }, c.counters.noncesLost]),
+  );
+  if (miner.config.api.per_chip_metrics) {
+    counter('asicd_chip_nonces_total', 'Verified nonces per chip', ['board', 'chip'], () =>
+      miner.chains.flatMap((c) =>
+        c.chips.map((x) => [{ board: c.index, chip: x.index }, x.nonces] as [Record<string, number>, number]),
+      ),
+    );
+    counter('asicd_chip_hardware_errors_total', 'Hardware errors per chip', ['board', 'chip'], () =>
+      miner.chains.flatMap((c) =>
+        c.chips.map((x) => [{ board: c.index, chip: x.index }, x.hwErrors] as [Record<string, number>, number]),
+      ),
+    );
+    gauge(
+      'asicd_chip_hashrate_hashes_per_second',
+      'Verified hash rate of a chip over 5 minutes',
+      ['board', 'chip'],
+      (g) => {
+        for (const c of miner.chains)
+          for (const x of c.chips) g.set({ board: c.index, chip: x.index }, x.meter.rate(300));
+      },
+    );
+  }
+  counter('asicd_pool_shares_total', 'Shares by result', ['pool', 'result'], () =>
+    miner.pools.pools.flatMap(
+      (p) =>
+        [
+          [{ pool: p.id, result: 'accepted' }, p.stats.accepted],
+          [{ pool: p.id, result: 'rejected' }, p.stats.rejected],
+          [{ pool: p.id, result: 'stale' }, p.stats.stale],
+          [{ pool: p.id, result: 'lost' }, p.stats.lost],
+        ] as [Record<string, string | number>, number][],
+    ),
+  );
+  counter('asicd_pool_difficulty_total', 'Share difficulty by result', ['pool', 'result'], () =>
+    miner.pools.pools.flatMap(
+      (p) =>
+        [
+          [{ pool: p.id, result: 'accepted' }, p.stats.acceptedDifficulty],
+          [{ pool: p.id, result: 'rejected' }, p.stats.rejectedDifficulty],
+          [{ pool: p.id, result: 'stale' }, p.stats.staleDifficulty],
+        ] as [Record<string, string | number>, number][],
+    ),
+  );
+  gauge('asicd_pool_up', '1 when the pool is alive', ['pool'], (g) => {
+    for (const p of miner.pools.pools) g.set({ pool: p.id }, p.health === 'alive' ? 1 : 0);
+  });
+  gauge('asicd_pool_current', '1 for the pool being mined', ['pool'], (g) => {
+    for (const p of miner.pools.pools) g.set({ pool: p.id }, miner.pools.current === p ? 1 : 0);
+  });
+  gauge('asicd_pool_difficulty', 'Share difficulty the pool asks for', ['pool'], (g) => {
+    for (const p of miner.pools.pools) g.set({ pool: p.id }, p.client.difficulty);
+  });
+  gauge('asicd_pool_submit_latency_seconds', 'Latency of the last mining.submit', ['pool'], (g) => {
+    for (const p of miner.pools.pools) g.set({ pool: p.id }, p.stats.lastLatencyMs / 1000);
+  });
+  gauge('asicd_fan_speed_rpm', 'Fan speed', ['fan'], (g) => {
+    for (const f of miner.fans.readings) g.set({ fan: f.fan }, f.rpm);
+  });
+  gauge('asicd_fan_pwm_ratio', 'Fan drive, 0 to 1', ['fan'], (g) => {
+    for (const f of miner.fans.readings) g.set({ fan: f.fan }, f.pwm / 255);
+  });
+  return registry;
+}
