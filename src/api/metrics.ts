@@ -8,6 +8,14 @@ import type { Miner } from '../miner.js';
 export function createMetrics(miner: Miner): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'asicd_' });
+  // these default gauges end in _total, which Prometheus reserves for counters
+  for (const name of [
+    'asicd_nodejs_active_handles_total',
+    'asicd_nodejs_active_requests_total',
+    'asicd_nodejs_active_resources_total',
+  ]) {
+    registry.removeSingleMetric(name);
+  }
   const windows = ['5s', '1m', '5m', '15m'] as const;
   const wkey = { '5s': 'h5s', '1m': 'h1m', '5m': 'h5m', '15m': 'h15m' } as const;
 

@@ -500,6 +500,10 @@ export class ApiServer implements Component {
 
   constructor(private readonly deps: ApiDeps) {}
 
+  get miner(): Miner {
+    return this.deps.miner;
+  }
+
   async start(): Promise<void> {
     const { app, tokens } = await buildApp(this.deps);
     this.app = app;

@@ -313,6 +313,7 @@ export class ChainController extends EventEmitter implements Component {
       );
       this.setState('mining', e.brokenAt !== undefined ? `chain broken at chip ${e.brokenAt}` : 'all chips up');
       this.dispatch();
+      void this.monitor();
     } catch (err) {
       this.counters.bringupFailures++;
       const msg = (err as Error).message;

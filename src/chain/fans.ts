@@ -31,6 +31,7 @@ export class FanController implements Component {
 
   async start(): Promise<void> {
     await this.apply(RATINGS.pwmMax);
+    if (this.cfg.count > 0) this.readings = await this.fans.readAll();
     this.timer = setInterval(() => void this.step(), 2000);
   }
 
