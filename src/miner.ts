@@ -54,6 +54,12 @@ export class Miner {
         new ChainController(i, c, enabled.length, config.thermal, this.pools, log, config.tuning.nonces_per_chip_s),
     );
     this.fans = new FanController(config.fans, config.thermal, this.chains, log.child({ component: 'fans' }));
+    if (config.tuning.mode !== 'off') {
+      log.warn(
+        { mode: config.tuning.mode },
+        'auto-tuning is not implemented yet; boards run at their configured frequency and voltage',
+      );
+    }
     // per-board share results (the pool manager owns the per-pool ones)
     this.pools.on('share', (share: Share, r: { accepted: boolean }) => {
       const c = share.board === undefined ? undefined : this.chains[share.board];

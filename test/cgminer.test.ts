@@ -9,7 +9,10 @@ import { SHARED } from './helpers/proc.js';
 import { until } from './helpers/rig.js';
 
 const VEC = join(SHARED, 'vectors/cgminer-api');
-const vector = (f: string) => readFileSync(join(VEC, f), 'utf8').replace(/\u0000$/, '');
+const vector = (f: string) => {
+  const s = readFileSync(join(VEC, f), 'utf8');
+  return s.endsWith('\u0000') ? s.slice(0, -1) : s;
+};
 
 const d = await startDaemon();
 t.teardown(() => d.stop());

@@ -229,7 +229,8 @@ const TuningSchema = Type.Object(
   {
     mode: oneOf(['off', 'efficiency', 'hashrate', 'power'], {
       default: 'off',
-      description: 'Auto-tuning goal.',
+      description:
+        'Auto-tuning goal. Not implemented yet: only "off" has an effect (boards run at their configured frequency and voltage).',
       errorMessage: 'expected one of off, efficiency, hashrate, power',
     }),
     power_target_w: Type.Integer({ default: 3000, minimum: 100, maximum: 10000, description: 'Power mode: watts.' }),
@@ -247,7 +248,7 @@ const TuningSchema = Type.Object(
       description: 'Highest share of bad nonces a tuned chip may show.',
     }),
   },
-  { default: {}, description: 'Auto-tuning.' },
+  { default: {}, description: 'Auto-tuning (not implemented yet, except nonces_per_chip_s).' },
 );
 
 const SimSchema = Type.Object(

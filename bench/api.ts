@@ -1,0 +1,103 @@
+// The operator API under load while the daemon mines on the simulator (3 × 76 chips over socat ptys):
+//  - GET /api/v1/summary with 100 connections: requests/s and p99, and its effect on nonce → submit latency
+//  - 1000 WebSocket subscribers to the 1 Hz summary: delivery and daemon CPU
+// Run: make build && node --import tsx bench/api.ts
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { stringify } from 'smol-toml';
+import WebSocket from 'ws';
+import { Simulator } from '../src/sim/board/simulator.js';
+import { TestPool } from '../src/sim/pool/server.js';
+import { freePort } from '../test/helpers/daemon.js';
+import { percentile } from './lib.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const dir = await mkdtemp(join(tmpdir(), 'asicd-bench-api-'));
+const sim = new Simulator({ boards: 3, chips: 76, seed: 1, scaleShift: 30, link: 'pty', dir, fans: 4, controlPort: 0 });
+await sim.start();
+const pool = new TestPool({ difficulty: 1e-6, notifyIntervalMs: 30_000 });
+await pool.start();
+const port = await freePort();
+const file = join(dir, 'asicd.toml');
+writeFileSync(
+  file,
+  stringify({
+    log: { level: 'warn', stats_interval_s: 0 },
+    daemon: { state_dir: join(dir, 'state'), lock_dir: join(dir, 'lock') },
+    api: { port, cgminer_port: await freePort() },
+    pools: [{ url: pool.url, user: 'bench', password: 'x' }],
+    chains: sim.info().map((b) => ({ uart: b.uart, spi: b.spi, chips: 76, frequency_mhz: 400 })),
+    fans: { hwmon: sim.hwmonDir, count: 4 },
+  }),
+);
+const d: ChildProcess = spawn(process.execPath, [join(root, 'bin/asicd.js'), 'run', '--config', file], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+await new Promise<void>((r) => pool.once('share', () => r()));
+await sleep(3000);
+
+const sentAt = new Map<number, number>();
+sim.on('nonces-sent', (_b: number, nonces: number[]) => {
+  const t = performance.now();
+  for (const n of nonces) sentAt.set(n, t);
+  if (sentAt.size > 200_000) sentAt.clear();
+});
+let latencies: number[] = [];
+pool.on('submit', (params: unknown[], at: number) => {
+  const t = sentAt.get(Number.parseInt(String(params[4]), 16));
+  if (t !== undefined) latencies.push(at - t);
+});
+const cpu = () => {
+  const f = readFileSync(`/proc/${d.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+
+await sleep(20_000);
+const idle = latencies;
+latencies = [];
+const ac = await autocannon({ url: `http://127.0.0.1:${port}/api/v1/summary`, connections: 100, duration: 20 });
+const loaded = latencies;
+
+const clients: WebSocket[] = [];
+const counts: number[] = [];
+for (let i = 0; i < 1000; i++) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`);
+  const k = counts.push(0) - 1;
+  ws.on('message', (m) => {
+    if (String(m).startsWith('{"topic":"summary"')) counts[k]++;
+  });
+  ws.on('open', () => ws.send('{"subscribe":["summary"]}'));
+  ws.on('error', () => {});
+  clients.push(ws);
+}
+await sleep(3000);
+counts.fill(0);
+const c0 = cpu();
+await sleep(10_000);
+const wsCpu = cpu() - c0;
+for (const ws of clients) ws.close();
+const done = new Promise((r) => d.once('exit', r));
+d.kill('SIGTERM');
+await done;
+await pool.stop();
+await sim.stop();
+
+const f = (x: number) => `${x.toFixed(2)} ms`;
+console.log(
+  `GET /api/v1/summary, 100 connections, 20 s: ${ac.requests.average.toFixed(0)} req/s, latency p50 ${ac.latency.p50} ms, p99 ${ac.latency.p99} ms, errors ${ac.errors + ac.non2xx}`,
+);
+console.log(
+  `nonce → submit without API load: p50 ${f(percentile(idle, 50))}, p99 ${f(percentile(idle, 99))} (${idle.length} shares)`,
+);
+console.log(
+  `nonce → submit under that load:  p50 ${f(percentile(loaded, 50))}, p99 ${f(percentile(loaded, 99))} (${loaded.length} shares)`,
+);
+const got = [...counts].sort((a, b) => a - b);
+console.log(
+  `1000 WebSocket subscribers, 10 s: summaries per client median ${got[500]}, min ${got[0]}, max ${got[999]}; daemon CPU ${((wsCpu / 10) * 100).toFixed(0)} % of a core`,
+);
