@@ -82,6 +82,18 @@ t.test('a silently stalled primary is detected by submit timeouts; its shares ar
   await rig.stop();
 });
 
+t.test('slow replies: submits that time out make the pool dead and the backup takes over', async (t) => {
+  const rig = await startRig({ pools: [{ difficulty: DIFF }, { difficulty: DIFF }], pool: { request_timeout_s: 1 } });
+  const [p0, p1] = rig.pools;
+  await until(() => p0.workerStats('w0').accepted > 3, 15_000, 'shares on the primary');
+  p0.setFault({ kind: 'slow', delayMs: 3000 });
+  await until(() => rig.miner.pools.current?.id === 1, 10_000, 'failover from the slow pool');
+  const n = p1.workerStats('w1').accepted;
+  await until(() => p1.workerStats('w1').accepted > n, 10_000, 'backup accepts');
+  t.ok(rig.miner.pools.pools[0].client.counters.submitTimeouts > 0, 'submit timeouts counted');
+  await rig.stop();
+});
+
 t.test('rejecting: a pool that rejects everything is left for the backup', async (t) => {
   const rig = await startRig({ pools: [{ difficulty: DIFF }, { difficulty: DIFF }], pool: { reject_limit: 5 } });
   const [p0, p1] = rig.pools;

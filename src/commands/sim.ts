@@ -15,6 +15,8 @@ Options:
   --control-port P   loopback port of the fault/oracle endpoint (default 0 = any)
   --noise RATE       UART byte corruption rate on every board (default 0)
   --broken-chain K   chain 0 broken at chip K          --dead-chip K    chip K of board 0 dead
+  --stuck-fan N      fan N does not turn               --supply-sag     board 0's supply sags
+  --over-temp        board 0 overheats
 
 Prints one JSON line with the boards' uart/spi paths, the hwmon folder and the control URL, then runs until
 SIGINT/SIGTERM. Control: GET /oracle, GET /oracle/best?board=0&power_w=800, POST /fault {"kind":…}.
@@ -35,6 +37,9 @@ export async function runSim(args: string[]): Promise<number> {
       noise: { type: 'string' },
       'broken-chain': { type: 'string' },
       'dead-chip': { type: 'string' },
+      'stuck-fan': { type: 'string' },
+      'supply-sag': { type: 'boolean' },
+      'over-temp': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -72,6 +77,9 @@ export async function runSim(args: string[]): Promise<number> {
       await sim.fault({ kind: 'uart-noise', board: b, rate: Number(values.noise) });
   if (values['broken-chain']) await sim.fault({ kind: 'broken-chain', board: 0, at: Number(values['broken-chain']) });
   if (values['dead-chip']) await sim.fault({ kind: 'dead-chip', board: 0, chip: Number(values['dead-chip']) });
+  if (values['stuck-fan']) await sim.fault({ kind: 'stuck-fan', fan: Number(values['stuck-fan']) });
+  if (values['supply-sag']) await sim.fault({ kind: 'supply-sag', board: 0 });
+  if (values['over-temp']) await sim.fault({ kind: 'over-temp', board: 0 });
   process.stdout.write(
     `${JSON.stringify({ msg: 'simulator ready', boards: sim.info(), hwmon: sim.hwmonDir, control: sim.controlUrl, fans: sim.o.fans })}\n`,
   );

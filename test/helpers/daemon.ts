@@ -48,6 +48,7 @@ export async function startDaemon(extra: Record<string, unknown> = {}) {
       pools: [{ url: pool.url, user: 'api.worker', password: 'pool-secret-pw' }],
       chains: sim.info().map((b) => ({ uart: b.uart, spi: b.spi, chips: 8, frequency_mhz: 400 })),
       fans: { hwmon: sim.hwmonDir, count: 2 },
+      ...(extra.thermal ? { thermal: extra.thermal } : {}),
     }),
   );
   const mem = memoryLogger('info');

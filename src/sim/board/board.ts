@@ -242,7 +242,14 @@ export class SimBoard {
     this.pushChips();
   }
 
+  /** Frames the chips received with a good CRC but impossible fields (a job id not a multiple of 8). */
+  badFrames = 0;
+
   private onJob(f: Buffer): void {
+    if ((f[4] & 0x07) !== 0) {
+      this.badFrames++;
+      return;
+    }
     const header = Buffer.alloc(80);
     header.writeUInt32LE(f.readUInt32LE(82), 0);
     // chip order → header order: words reversed back
@@ -493,6 +500,7 @@ export class SimBoard {
       faultBits: this.faultBits,
       faults: this.faults,
       hashes: this.hashes,
+      badFrames: this.badFrames,
       chips: this.chips.map((c, i) => ({
         index: i,
         address: c.address,

@@ -1,0 +1,26 @@
+import t from 'tap';
+import { startDaemon } from './helpers/daemon.js';
+import { until } from './helpers/rig.js';
+
+t.test('over the dangerous temperature a board is powered off, and comes back only below hot', async (t) => {
+  const d = await startDaemon({ thermal: { target_c: 60, hot_c: 75, dangerous_c: 80, watchdog_s: 5 } });
+  t.teardown(() => d.stop());
+  const [c0, c1] = d.api.miner.chains;
+  await until(() => c0.state === 'mining' && c1.state === 'mining', 15_000, 'both boards mining');
+  await d.sim.fault({ kind: 'over-temp', board: 0 });
+  await until(() => c0.state === 'cooling', 20_000, 'board 0 cut off');
+  t.match(c0.stateReason, /dangerous 80 °C|over-temperature/);
+  t.equal(d.sim.oracle().boards[0].power, false, 'board 0 powered off');
+  t.equal(c1.state, 'mining', 'the other board keeps mining');
+  t.ok(
+    d.logs().some((l) => /powering the board off/.test(String(l.msg))),
+    'logged',
+  );
+  await d.sim.fault({ kind: 'over-temp', board: 0, on: false });
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(c0.state, 'cooling', 'stays off while still above hot');
+  await until(() => c0.state === 'mining', 60_000, 'board 0 back after cooling');
+  const cooled = d.logs().find((l) => /cooled below 75/.test(String(l.msg)));
+  t.ok(cooled, 'restart logged');
+  t.ok(Number(cooled?.maxChipC) < 75, `restarted at ${Number(cooled?.maxChipC).toFixed(1)} °C, below hot`);
+});
