@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { stringify } from 'smol-toml';
 import WebSocket from 'ws';
 import { Simulator } from '../src/sim/board/simulator.js';
@@ -60,7 +60,26 @@ const cpu = () => {
 await sleep(20_000);
 const idle = latencies;
 latencies = [];
-const ac = await autocannon({ url: `http://127.0.0.1:${port}/api/v1/summary`, connections: 100, duration: 20 });
+// the load generator runs in its own process, so it does not slow the simulator and pool measuring the latency
+const acChild = spawn(
+  process.execPath,
+  [
+    join(root, 'node_modules/autocannon/autocannon.js'),
+    '-j',
+    '-c',
+    '100',
+    '-d',
+    '20',
+    `http://127.0.0.1:${port}/api/v1/summary`,
+  ],
+  { stdio: ['ignore', 'pipe', 'ignore'] },
+);
+let acOut = '';
+acChild.stdout?.on('data', (b: Buffer) => {
+  acOut += b.toString();
+});
+await new Promise((r) => acChild.once('exit', r));
+const ac = JSON.parse(acOut) as autocannon.Result;
 const loaded = latencies;
 
 const clients: WebSocket[] = [];

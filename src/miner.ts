@@ -117,7 +117,18 @@ export class Miner {
     await Promise.all(this.chains.map((c) => c.restart()));
   }
 
+  private cached: { atMs: number; value: Summary } | undefined;
+
+  /** The summary, computed at most every 200 ms: API polling must not take time from the nonce path. */
   summary(): Summary {
+    const now = Date.now();
+    if (this.cached && now - this.cached.atMs < 200) return this.cached.value;
+    const value = this.computeSummary();
+    this.cached = { atMs: now, value };
+    return value;
+  }
+
+  private computeSummary(): Summary {
     const sumW = (f: (c: ChainController) => ReturnType<ChainController['meter']['windows']>) => {
       const out = { h5s: 0, h1m: 0, h5m: 0, h15m: 0, avg: 0 };
       for (const c of this.chains) {
