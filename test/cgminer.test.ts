@@ -139,7 +139,7 @@ t.test('devs and asc rows carry cgminer ascstatus fields', async (t) => {
   t.match(devs.STATUS[0], { STATUS: 'S', Code: 9, Msg: '2 ASC(s)' });
   t.same(Object.keys(devs.DEVS[0]), names);
   t.equal(devs.DEVS[0].Status, 'Alive');
-  t.ok(devs.DEVS[0]['MHS 5s'] > 0);
+  t.ok(devs.DEVS[0]['Total MH'] > 0, 'hashes counted');
   const asc = await json('asc', '1');
   t.match(asc.STATUS[0], { Code: 106, Msg: 'ASC1' });
   t.same(Object.keys(asc.ASC[0]), names);

@@ -10,7 +10,8 @@ t.test('over the dangerous temperature a board is powered off, and comes back on
   await d.sim.fault({ kind: 'over-temp', board: 0 });
   await until(() => c0.state === 'cooling', 20_000, 'board 0 cut off');
   t.match(c0.stateReason, /dangerous 80 °C|over-temperature/);
-  t.equal(d.sim.oracle().boards[0].power, false, 'board 0 powered off');
+  await until(() => !d.sim.oracle().boards[0].power, 5000, 'board 0 powered off');
+  t.pass('board 0 powered off');
   t.equal(c1.state, 'mining', 'the other board keeps mining');
   t.ok(
     d.logs().some((l) => /powering the board off/.test(String(l.msg))),
@@ -23,4 +24,23 @@ t.test('over the dangerous temperature a board is powered off, and comes back on
   const cooled = d.logs().find((l) => /cooled below 75/.test(String(l.msg)));
   t.ok(cooled, 'restart logged');
   t.ok(Number(cooled?.maxChipC) < 75, `restarted at ${Number(cooled?.maxChipC).toFixed(1)} °C, below hot`);
+});
+
+t.test('when every fan stops, every board is powered off; they return once the fans turn again', async (t) => {
+  const d = await startDaemon();
+  t.teardown(() => d.stop());
+  const chains = d.api.miner.chains;
+  await until(() => chains.every((c) => c.state === 'mining'), 15_000, 'boards mining');
+  await d.sim.fault({ kind: 'stuck-fan', fan: 1 });
+  await d.sim.fault({ kind: 'stuck-fan', fan: 2 });
+  await until(() => chains.every((c) => c.state === 'cooling'), 30_000, 'boards cut off');
+  t.ok(chains.every((c) => /every fan has failed/.test(c.stateReason)));
+  t.ok(
+    d.sim.oracle().boards.every((b) => !b.power),
+    'every board powered off',
+  );
+  await d.sim.fault({ kind: 'stuck-fan', fan: 1, on: false });
+  await d.sim.fault({ kind: 'stuck-fan', fan: 2, on: false });
+  await until(() => chains.every((c) => c.state === 'mining'), 30_000, 'boards back');
+  t.pass('boards mining again after the fans recovered');
 });

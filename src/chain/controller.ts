@@ -202,6 +202,21 @@ export class ChainController extends EventEmitter implements Component {
     void this.bringUp();
   }
 
+  private safetyHold: string | undefined;
+
+  /** Powers the board off for a reason outside the board (no airflow); it stays off until safetyClear(). */
+  async safetyOff(reason: string): Promise<void> {
+    this.safetyHold = reason;
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.retryTimer);
+    this.setState('cooling', reason);
+    if (this.mcuT.isOpen) await this.mcu.setPower(false);
+  }
+
+  safetyClear(): void {
+    this.safetyHold = undefined;
+  }
+
   /** Ramps every chip to a new frequency (cgminer ascset freq; the tuner later). */
   async setFrequency(freqMHz: number): Promise<void> {
     if (this.state !== 'mining') throw new Error(`board ${this.index} is ${this.state}`);
@@ -256,7 +271,7 @@ export class ChainController extends EventEmitter implements Component {
   }
 
   private async bringUp(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.safetyHold) return;
     clearTimeout(this.refreshTimer);
     this.setState('bringup', 'powering on and enumerating');
     try {
@@ -535,7 +550,7 @@ export class ChainController extends EventEmitter implements Component {
       void this.mcu.setPower(false).catch(() => {});
       return;
     }
-    if (this.state === 'cooling' && r.maxChipC < this.thermal.hot_c) {
+    if (this.state === 'cooling' && !this.safetyHold && r.maxChipC < this.thermal.hot_c) {
       this.log.info({ maxChipC: r.maxChipC }, `cooled below ${this.thermal.hot_c} °C; restarting the board`);
       this.counters.reinits++;
       void this.bringUp();

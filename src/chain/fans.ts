@@ -14,6 +14,7 @@ export class FanController implements Component {
   pwm: number = RATINGS.pwmMax;
   readings: { fan: number; pwm: number; rpm: number }[] = [];
   failed = new Set<number>();
+  noAirflow = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly fans: HwmonFans;
   private lowSince = new Map<number, number>();
@@ -24,6 +25,8 @@ export class FanController implements Component {
     thermal: Config['thermal'],
     private readonly chains: ChainController[],
     private readonly log: Logger,
+    /** how long a fan may turn too slowly while driven before it counts as failed */
+    private readonly failAfterMs = 10_000,
   ) {
     this.fans = new HwmonFans(cfg.hwmon, cfg.count);
     this.thermal = thermal;
@@ -66,7 +69,8 @@ export class FanController implements Component {
       this.readings = await this.fans.readAll();
       const now = Date.now();
       for (const f of this.readings) {
-        const low = f.pwm > this.cfg.min_pwm && f.rpm < this.cfg.min_rpm;
+        // driven at least at the minimum PWM, a healthy fan turns faster than min_rpm
+        const low = f.pwm > 0 && f.pwm >= this.cfg.min_pwm && f.rpm < this.cfg.min_rpm;
         if (!low) {
           this.lowSince.delete(f.fan);
           if (this.failed.delete(f.fan)) this.log.info({ fan: f.fan, rpm: f.rpm }, 'fan recovered');
@@ -74,10 +78,21 @@ export class FanController implements Component {
         }
         const since = this.lowSince.get(f.fan) ?? now;
         this.lowSince.set(f.fan, since);
-        if (now - since > 10_000 && !this.failed.has(f.fan)) {
+        if (now - since > this.failAfterMs && !this.failed.has(f.fan)) {
           this.failed.add(f.fan);
           this.log.error({ fan: f.fan, rpm: f.rpm, pwm: f.pwm }, 'fan failed');
         }
+      }
+      // no airflow at all: nothing may run (a partial failure is left to the temperature cut-off)
+      const allFailed = this.cfg.count > 0 && this.failed.size === this.cfg.count;
+      if (allFailed && !this.noAirflow) {
+        this.noAirflow = true;
+        this.log.fatal('every fan has failed: powering all boards off');
+        await Promise.all(this.chains.map((c) => c.safetyOff('every fan has failed').catch(() => {})));
+      } else if (!allFailed && this.noAirflow) {
+        this.noAirflow = false;
+        this.log.info('fans turn again: boards may start once cool');
+        for (const c of this.chains) c.safetyClear();
       }
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'fan control failed; fans left at their last speed');

@@ -194,7 +194,8 @@ const FansSchema = Type.Object(
       default: 1000,
       minimum: 0,
       maximum: 30000,
-      description: 'A fan below this at a PWM above min_pwm has failed.',
+      description:
+        'A fan below this while driven at min_pwm or more has failed (for 10 s); with every fan failed, every board is powered off.',
     }),
   },
   { default: {}, description: 'Controller fans.' },
