@@ -2,25 +2,18 @@ import { stringify } from 'smol-toml';
 import { ChainController } from './chain/controller.js';
 import { FanController } from './chain/fans.js';
 import type { Config, PoolConfig } from './config/schema.js';
-import { PoolManager } from './pool/manager/manager.js';
+import { PoolManager, type ShareTotals } from './pool/manager/manager.js';
 import type { Share } from './pool/work/work.js';
 import { writeFileAtomic } from './util/atomic-file.js';
 import type { Component } from './util/lifecycle.js';
 import type { Logger } from './util/log.js';
 import { VERSION } from './version.js';
 
-export interface Summary {
+export interface Summary extends ShareTotals {
   version: string;
   uptimeS: number;
   hashrate: { h5s: number; h1m: number; h5m: number; h15m: number; avg: number };
   idealHashrateHs: number;
-  accepted: number;
-  rejected: number;
-  stale: number;
-  lost: number;
-  acceptedDifficulty: number;
-  rejectedDifficulty: number;
-  staleDifficulty: number;
   bestShare: number;
   hwErrors: number;
   /** verified nonces */

@@ -9,7 +9,8 @@ import { type PoolView, type Strategy, selectPool, weightedPick } from './strate
 
 export type PoolHealth = 'alive' | 'dead' | 'disabled' | 'rejecting';
 
-export interface PoolStats {
+/** Share counts by result, and their difficulty sums. */
+export interface ShareTotals {
   accepted: number;
   rejected: number;
   stale: number;
@@ -17,6 +18,9 @@ export interface PoolStats {
   acceptedDifficulty: number;
   rejectedDifficulty: number;
   staleDifficulty: number;
+}
+
+export interface PoolStats extends ShareTotals {
   lostDifficulty: number;
   lastShareMs: number;
   lastLatencyMs: number;

@@ -60,6 +60,17 @@ export interface BoardHooks {
 
 const POWER_ON_BOOT_MS = 50;
 
+/** What a chip holds after power-on: no address, registers at their reset values. */
+const CHIP_RESET = {
+  address: 0,
+  awaitingAddress: false,
+  pll: 0,
+  freqMHz: 50,
+  ticketZeros: 0,
+  versionMaskReg: 0,
+  baud: 115200,
+} as const;
+
 /** One simulated hash board: its chain of chips on a UART endpoint and its MCU on another. */
 export class SimBoard {
   readonly chips: Chip[];
@@ -94,13 +105,7 @@ export class SimBoard {
     this.rand = rng(seed * 7777 + index);
     this.chips = Array.from({ length: nChips }, () => ({
       baseMaxMHz: MODEL.baseMaxMHzMean + MODEL.baseMaxMHzSd * gaussian(r),
-      address: 0,
-      awaitingAddress: false,
-      pll: 0,
-      freqMHz: 50,
-      ticketZeros: 0,
-      versionMaskReg: 0,
-      baud: 115200,
+      ...CHIP_RESET,
       errorCount: 0,
       nonceCount: 0,
       tempC: MODEL.inletC,
@@ -426,17 +431,7 @@ export class SimBoard {
   setPower(on: boolean): void {
     if (on && !this.power) {
       // power-on resets every chip: addresses and registers lost
-      for (const c of this.chips) {
-        Object.assign(c, {
-          address: 0,
-          awaitingAddress: false,
-          pll: 0,
-          freqMHz: 50,
-          ticketZeros: 0,
-          versionMaskReg: 0,
-          baud: 115200,
-        });
-      }
+      for (const c of this.chips) Object.assign(c, CHIP_RESET);
       this.bootUntilMs = Date.now() + POWER_ON_BOOT_MS;
     }
     this.power = on;
