@@ -3,7 +3,7 @@
 all: build
 
 node_modules: package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	touch node_modules
 
 build: node_modules
@@ -28,7 +28,7 @@ demo: build
 dist: build
 	rm -rf .dist && mkdir -p .dist/asicd
 	cp -r bin dist config docs package.json package-lock.json README.md .dist/asicd/
-	cd .dist/asicd && npm ci --omit=dev --no-audit --no-fund
+	cd .dist/asicd && npm install --omit=dev --no-audit --no-fund
 	tar -C .dist -czf asicd-$$(node -p 'require("./package.json").version').tar.gz asicd
 	rm -rf .dist
 
