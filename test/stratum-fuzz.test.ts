@@ -50,7 +50,7 @@ t.test('difficulties 0, negative, NaN, huge are refused', async (t) => {
   t.ok(checkDifficulty([0.0001]).ok);
 });
 
-t.test('line splitter: any chunking gives the same lines; long lines are cut and reported', async () => {
+t.test('line splitter: every chunking gives the same lines; long lines are cut and reported', async () => {
   fc.assert(
     fc.property(
       fc.array(
