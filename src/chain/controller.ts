@@ -140,7 +140,7 @@ export class ChainController extends EventEmitter implements Component {
     this.link.onNonce = (r) => this.onNonce(r);
     this.uart.on('lost', (reason: string) => this.lose(`chain link lost: ${reason}`));
     this.mcuT.on('lost', (reason: string) => this.lose(`board MCU lost: ${reason}`));
-    pools.onJob((job) => this.onPoolJob(job));
+    pools.onJob((job, why) => this.onPoolJob(job, why));
   }
 
   get linkCounters() {
@@ -355,12 +355,13 @@ export class ChainController extends EventEmitter implements Component {
     // refresh: before a chip could walk its whole range for every rolled version
   }
 
-  private onPoolJob(job: Job): void {
+  private onPoolJob(job: Job, why: 'notify' | 'switch'): void {
     if (this.state !== 'mining') return;
-    if (job.cleanJobs) {
-      for (const s of this.slots) if (s) s.stale = true;
+    if (why === 'notify' && job.cleanJobs) {
+      // a new block on that pool: what the chips still find for its older jobs is stale there
+      for (const s of this.slots) if (s && s.work.job.poolId === job.poolId) s.stale = true;
       this.dispatch();
-    } else if (!this.currentJob || job.poolId === this.currentJob.poolId) {
+    } else if (why === 'switch' || !this.currentJob || job.poolId === this.currentJob.poolId) {
       this.dispatch();
     }
   }

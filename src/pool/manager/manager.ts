@@ -44,7 +44,8 @@ export interface PoolEntry {
   swrr: number;
 }
 
-export type JobListener = (job: Job) => void;
+/** 'notify': the pool sent a job; 'switch': the chains should move to this pool's job now. */
+export type JobListener = (job: Job, why: 'notify' | 'switch') => void;
 
 const TEN_MIN_MS = 600_000;
 
@@ -151,7 +152,7 @@ export class PoolManager extends EventEmitter implements Component {
     });
     client.on('job', (job: Job) => {
       entry.stats.getworks++;
-      if (this.usesPool(entry)) for (const l of this.jobListeners) l(job);
+      if (this.usesPool(entry)) for (const l of this.jobListeners) l(job, 'notify');
     });
     this.pools.push(entry);
     return entry;
@@ -237,8 +238,8 @@ export class PoolManager extends EventEmitter implements Component {
       this.log.info({ from: from?.id, to: next?.id, reason }, next ? `mining on pool ${next.id}` : 'no pool usable');
       this.emit('switch', from?.id, next?.id, reason);
       const job = next?.client.currentJob;
-      // new pool: the chains drop the old pool's work at once
-      if (job) for (const l of this.jobListeners) l({ ...job, cleanJobs: true });
+      // new pool: the chains take its work at once; results of the old pool's work still go to it while it lives
+      if (job) for (const l of this.jobListeners) l(job, 'switch');
     }
     this.ensureConnections();
   }
