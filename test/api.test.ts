@@ -204,7 +204,7 @@ t.test('WebSocket: topics, 1 Hz summary, bad messages, slow clients dropped', as
   await new Promise((r) => setTimeout(r, 2600));
   t.ok(got.filter((m) => m.error).length >= 2, 'bad messages answered with an error');
   const summaries = got.filter((m) => m.topic === 'summary').length;
-  t.ok(summaries >= 2 && summaries <= 3, `${summaries} summaries in 2.6 s`);
+  t.ok(summaries >= 2 && summaries <= 4, `${summaries} summaries in 2.6 s at 1 Hz`);
   t.ok(
     got.some((m) => m.topic === 'shares'),
     'share events',
