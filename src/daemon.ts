@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { changedKeys } from './config/diff.js';
 import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { sweepTempFiles } from './util/atomic-file.js';
 import { type Component, Supervisor } from './util/lifecycle.js';
 import { LockSet } from './util/lock.js';
 import { type Logger, registerSecret } from './util/log.js';
@@ -55,6 +57,11 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    // a daemon killed while saving leaves temp files beside what it saves; the saved files themselves are whole
+    const swept = [this.configFile, ...['tokens.json', 'admin.token'].map((f) => join(this.config.daemon.state_dir, f))]
+      .filter((f): f is string => f !== undefined)
+      .reduce((n, f) => n + sweepTempFiles(f), 0);
+    if (swept) this.log.info({ swept }, 'removed temp files left by an interrupted save');
     for (const ch of this.config.chains.filter((c) => c.enabled)) {
       this.locks.acquire(ch.uart);
       this.locks.acquire(ch.spi);

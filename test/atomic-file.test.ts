@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import t from 'tap';
-import { writeFileAtomic } from '../src/util/atomic-file.js';
+import { sweepTempFiles, writeFileAtomic } from '../src/util/atomic-file.js';
 import { contentFor } from './fixtures/atomic-writer.js';
 import { ROOT, tempDir } from './helpers/proc.js';
 
@@ -53,5 +53,8 @@ t.test('SIGKILL at random moments always leaves the complete old or the complete
     lastGen = gen;
   }
   t.equal(sawNewer, trials, 'every trial wrote at least one generation before the kill');
+  const litter = readdirSync(dir).filter((n) => n.endsWith('.tmp')).length;
+  t.equal(sweepTempFiles(file), litter, `the ${litter} temp files left by killed writers are swept`);
+  t.same(readdirSync(dir).sort(), ['profile.txt', 'writer.mjs']);
   t.pass(`${trials} kills, every file whole`);
 });

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -33,4 +33,32 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
   } finally {
     closeSync(dfd);
   }
+}
+
+/**
+ * Removes temp files that a writer killed mid-write left beside `file` (`.name.PID.N.tmp`). The target itself is
+ * always whole; only the litter goes. Returns how many were removed.
+ */
+export function sweepTempFiles(file: string): number {
+  const dir = dirname(file);
+  const prefix = `.${basename(file)}.`;
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const pid = Number(n.slice(prefix.length).split('.')[0]);
+    if (pid === process.pid) continue;
+    try {
+      unlinkSync(join(dir, n));
+      removed++;
+    } catch {
+      // already gone
+    }
+  }
+  return removed;
 }
