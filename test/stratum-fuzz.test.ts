@@ -208,3 +208,33 @@ t.test('the test pool fed hostile lines stays up and still accepts real shares',
   await c.stop();
   await pool.stop();
 });
+
+t.test('the test pool refuses suggested difficulties 0, negative, NaN-like and huge, and counts them', async (t) => {
+  const pool = new TestPool({ difficulty: 1 });
+  await pool.start();
+  const sock = net.connect(pool.port, '127.0.0.1');
+  await once(sock, 'connect');
+  const replies: { id: number; error: unknown }[] = [];
+  sock.on('data', (d) => {
+    for (const l of d.toString().split('\n').filter(Boolean)) replies.push(JSON.parse(l));
+  });
+  const bad = [0, -3, 'NaN', 1e300, null];
+  bad.forEach((v, i) => {
+    sock.write(`${JSON.stringify({ id: i + 1, method: 'mining.suggest_difficulty', params: [v] })}\n`);
+  });
+  sock.write(`${JSON.stringify({ id: 99, method: 'mining.suggest_difficulty', params: [0.5] })}\n`);
+  const end = Date.now() + 3000;
+  while (replies.length < bad.length + 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  t.equal(
+    replies.filter((r) => r.id <= bad.length && r.error).length,
+    bad.length,
+    'each bad value answered with an error',
+  );
+  t.match(
+    replies.find((r) => r.id === 99),
+    { result: true, error: null },
+  );
+  t.equal(pool.counters.invalidLines, bad.length);
+  sock.destroy();
+  await pool.stop();
+});

@@ -312,7 +312,14 @@ export class TestPool extends EventEmitter {
         return this.onSubmit(s, safeId, params);
       case 'mining.suggest_difficulty': {
         const d = params[0];
-        if (typeof d === 'number' && Number.isFinite(d) && d > 0 && !this.o.vardiff) {
+        if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0 || d > 2 ** 64) {
+          this.counters.invalidLines++;
+          this.o.log?.warn({ session: s.id, difficulty: String(d).slice(0, 40) }, 'invalid suggested difficulty');
+          if (safeId !== null)
+            this.reply(s, safeId, null, [REJECT.other, 'Invalid difficulty: expected a number above 0', null]);
+          return;
+        }
+        if (!this.o.vardiff) {
           s.pendingDifficulty = d;
           if (s.workers.size > 0) this.freshJobFor(s);
         }
