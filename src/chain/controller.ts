@@ -474,8 +474,8 @@ export class ChainController extends EventEmitter implements Component {
     const hashes = ticketDifficulty(Math.min(this.ticket, slot.ticket)) * 2 ** 32;
     chip.nonces++;
     chip.lastNonceMs = now;
-    chip.meter.add(hashes);
-    this.meter.add(hashes);
+    chip.meter.add(hashes, now);
+    this.meter.add(hashes, now);
     if (!meetsTarget(hash, work.shareTargetLe)) return;
     const difficulty = difficultyOfHash(hash);
     this.counters.sharesFound++;

@@ -24,8 +24,9 @@ export class HashMeter {
     this.headSec = sec;
   }
 
-  add(hashes: number): void {
-    const sec = Math.floor(this.now() / 1000);
+  /** Adds work; `nowMs` lets a caller that already read the clock pass it in. */
+  add(hashes: number, nowMs = this.now()): void {
+    const sec = Math.floor(nowMs / 1000);
     this.advance(sec);
     this.buckets[sec % this.spanS] += hashes;
     this.total += hashes;
