@@ -2,17 +2,16 @@
 //  - GET /api/v1/summary with 100 connections: requests/s and p99, and its effect on nonce → submit latency
 //  - 1000 WebSocket subscribers to the 1 Hz summary: delivery and daemon CPU
 // Run: make build && node --import tsx bench/api.ts
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
-import { stringify } from 'smol-toml';
 import WebSocket from 'ws';
 import { Simulator } from '../src/sim/board/simulator.js';
 import { TestPool } from '../src/sim/pool/server.js';
 import { freePort } from '../test/helpers/daemon.js';
+import { cpuSeconds, spawnDaemon, stopChild, submitLatencyProbe } from './daemon.js';
 import { percentile } from './lib.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -23,43 +22,15 @@ await sim.start();
 const pool = new TestPool({ difficulty: 1e-6, notifyIntervalMs: 30_000 });
 await pool.start();
 const port = await freePort();
-const file = join(dir, 'asicd.toml');
-writeFileSync(
-  file,
-  stringify({
-    log: { level: 'warn', stats_interval_s: 0 },
-    daemon: { state_dir: join(dir, 'state'), lock_dir: join(dir, 'lock') },
-    api: { port, cgminer_port: await freePort() },
-    pools: [{ url: pool.url, user: 'bench', password: 'x' }],
-    chains: sim.info().map((b) => ({ uart: b.uart, spi: b.spi, chips: 76, frequency_mhz: 400 })),
-    fans: { hwmon: sim.hwmonDir, count: 4 },
-  }),
-);
-const d: ChildProcess = spawn(process.execPath, [join(root, 'bin/asicd.js'), 'run', '--config', file], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const d = spawnDaemon(dir, 'asicd', sim, pool, { api: { port, cgminer_port: await freePort() } });
 await new Promise<void>((r) => pool.once('share', () => r()));
 await sleep(3000);
 
-const sentAt = new Map<number, number>();
-sim.on('nonces-sent', (_b: number, nonces: number[]) => {
-  const t = performance.now();
-  for (const n of nonces) sentAt.set(n, t);
-  if (sentAt.size > 200_000) sentAt.clear();
-});
-let latencies: number[] = [];
-pool.on('submit', (params: unknown[], at: number) => {
-  const t = sentAt.get(Number.parseInt(String(params[4]), 16));
-  if (t !== undefined) latencies.push(at - t);
-});
-const cpu = () => {
-  const f = readFileSync(`/proc/${d.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const probe = submitLatencyProbe(sim, pool);
+const cpu = () => cpuSeconds(d.pid ?? 0);
 
 await sleep(20_000);
-const idle = latencies;
-latencies = [];
+const idle = probe.take();
 // the load generator runs in its own process, so it does not slow the simulator and pool measuring the latency
 const acChild = spawn(
   process.execPath,
@@ -80,7 +51,7 @@ acChild.stdout?.on('data', (b: Buffer) => {
 });
 await new Promise((r) => acChild.once('exit', r));
 const ac = JSON.parse(acOut) as autocannon.Result;
-const loaded = latencies;
+const loaded = probe.take();
 
 const clients: WebSocket[] = [];
 const counts: number[] = [];
@@ -100,9 +71,7 @@ const c0 = cpu();
 await sleep(10_000);
 const wsCpu = cpu() - c0;
 for (const ws of clients) ws.close();
-const done = new Promise((r) => d.once('exit', r));
-d.kill('SIGTERM');
-await done;
+await stopChild(d);
 await pool.stop();
 await sim.stop();
 

@@ -4,21 +4,18 @@
 //  - daemon CPU time per verified nonce at a high nonce rate, against one SHA-256d measured in the same run
 //  - daemon RSS after N minutes of mining
 // Run: make build && node --import tsx bench/mining.ts [--minutes 10]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'smol-toml';
 import { sha256d } from '../src/pool/work/hash.js';
 import { Simulator } from '../src/sim/board/simulator.js';
 import { TestPool } from '../src/sim/pool/server.js';
+import { cpuSeconds, rssMiB, spawnDaemon, stopChild, submitLatencyProbe } from './daemon.js';
 import { median, opsPerSecond, percentile, runs } from './lib.js';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' } } });
 const minutes = Number(values.minutes);
-const root = new URL('..', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = await mkdtemp(join(tmpdir(), 'asicd-bench-'));
@@ -27,50 +24,11 @@ await sim.start();
 const pool = new TestPool({ difficulty: 1e-6, notifyIntervalMs: 600_000, newBlockIntervalMs: 6_000_000 });
 await pool.start();
 
-function daemon(noncesPerChip: number): ChildProcess {
-  const file = join(dir, `asicd-${noncesPerChip}.toml`);
-  writeFileSync(
-    file,
-    stringify({
-      log: { level: 'warn', stats_interval_s: 0 },
-      daemon: { state_dir: join(dir, 'state'), lock_dir: join(dir, 'lock') },
-      pools: [{ url: pool.url, user: 'bench', password: 'x' }],
-      chains: sim.info().map((b) => ({ uart: b.uart, spi: b.spi, chips: 76, frequency_mhz: 400 })),
-      fans: { hwmon: sim.hwmonDir, count: 4 },
-      tuning: { nonces_per_chip_s: noncesPerChip },
-    }),
-  );
-  return spawn(process.execPath, [join(root, 'bin/asicd.js'), 'run', '--config', file], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
-}
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-async function stop(p: ChildProcess) {
-  const done = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await done;
-}
+const daemon = (noncesPerChip: number) =>
+  spawnDaemon(dir, `asicd-${noncesPerChip}`, sim, pool, { tuning: { nonces_per_chip_s: noncesPerChip } });
 
 // ---- latencies at the natural nonce rate -------------------------------------------------------------------
-const sentAt = new Map<number, number>();
-sim.on('nonces-sent', (_b: number, nonces: number[]) => {
-  const t = performance.now();
-  for (const n of nonces) sentAt.set(n, t);
-  if (sentAt.size > 200_000) sentAt.clear();
-});
-const submitLatency: number[] = [];
-pool.on('submit', (params: unknown[], at: number) => {
-  const t = sentAt.get(Number.parseInt(String(params[4]), 16));
-  if (t !== undefined) submitLatency.push(at - t);
-});
+const probe = submitLatencyProbe(sim, pool);
 let d = daemon(4);
 await new Promise<void>((r) => pool.once('share', () => r()));
 await sleep(3000);
@@ -94,7 +52,8 @@ for (let i = 0; i < 40; i++) {
   await sleep(400);
 }
 await sleep(30_000);
-await stop(d);
+const submitLatency = probe.take();
+await stopChild(d);
 
 // ---- CPU per verified nonce at a high rate -----------------------------------------------------------------
 let sent = 0;
@@ -110,7 +69,7 @@ sim.on('nonces-sent', count);
 await sleep(20_000);
 sim.off('nonces-sent', count);
 const cpu = cpuSeconds(pid) - c0;
-await stop(d);
+await stopChild(d);
 const header = Buffer.alloc(80, 7);
 const sha = median(
   runs(5, () =>
@@ -128,7 +87,7 @@ for (let s = 0; s < minutes * 60; s += 30) {
   await sleep(30_000);
   rss.push(rssMiB(d.pid ?? 0));
 }
-await stop(d);
+await stopChild(d);
 await pool.stop();
 await sim.stop();
 

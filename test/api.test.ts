@@ -132,7 +132,7 @@ t.test('pools: add, priority, switch, disable, enable, remove — persisted', as
   const id = add.json.pool as number;
   t.equal(loadConfigFile(d.file).pools.length, 2, 'saved');
   t.equal((await http('PATCH', `/api/v1/pools/${id}`, { quota: 5 }, h)).json.quota, 5);
-  await until(() => d.daemon.running.length > 0 && d.pool.connectionCount >= 2, 10_000, 'second connection');
+  await until(() => d.pool.connectionCount >= 2, 10_000, 'second connection');
   await new Promise((r) => setTimeout(r, 500));
   t.equal((await http('POST', `/api/v1/pools/${id}/switch`, undefined, h)).status, 200);
   const pools = await http('GET', '/api/v1/pools');
@@ -171,11 +171,6 @@ t.test('pause powers the boards off, resume brings them back; locate blinks the 
   );
   t.equal((await http('POST', '/api/v1/mining/resume', undefined, h)).status, 200);
   await until(() => d.sim.oracle().boards.every((b) => b.power), 10_000, 'boards back on');
-  await until(
-    () => d.daemon.running.length > 0 && JSON.stringify(d.sim.oracle().boards.map((b) => b.power)) === '[true,true]',
-    5000,
-    'on',
-  );
   t.equal((await http('POST', '/api/v1/boards/1/locate', { on: true }, h)).status, 200);
   t.equal(d.sim.boards[1].led, 2, 'LED blinking');
 });

@@ -316,7 +316,7 @@ export async function buildApp(deps: ApiDeps): Promise<{ app: FastifyInstance; t
     async (req, reply) => {
       const b = req.body;
       const cfg = validateConfig(
-        { ...stripForValidation(miner.config), pools: [...miner.config.pools, { ...b }] },
+        { ...miner.config, pools: [...miner.config.pools, { ...b }] },
         'request body',
       ).pools.at(-1);
       if (!cfg) throw new Error('pool not added');
@@ -369,7 +369,7 @@ export async function buildApp(deps: ApiDeps): Promise<{ app: FastifyInstance; t
     },
     async (req) => {
       const next = validateConfig(
-        { ...stripForValidation(miner.config), pool: { ...miner.pools.poolSettings, ...req.body } },
+        { ...miner.config, pool: { ...miner.pools.poolSettings, ...req.body } },
         'request body',
       ).pool;
       miner.pools.setStrategy(next);
@@ -485,11 +485,6 @@ export async function buildApp(deps: ApiDeps): Promise<{ app: FastifyInstance; t
 
   registerWebSocket(app, miner, viewer);
   return { app, tokens, audit };
-}
-
-/** validateConfig wants a full raw config; the running one has defaults filled already, which validate too. */
-function stripForValidation(c: Config): Record<string, unknown> {
-  return c as unknown as Record<string, unknown>;
 }
 
 /** The HTTP API as a daemon component. */

@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'smol-toml';
 import { buildComponents } from '../components.js';
 import { Simulator } from '../sim/board/simulator.js';
+import { simMinerConfig } from '../sim/miner-config.js';
 import { TestPool } from '../sim/pool/server.js';
+import { intArg } from './args.js';
 import { runDaemon } from './run.js';
 
 function haveSocat(): boolean {
@@ -34,11 +36,24 @@ export async function runDemo(args: string[]): Promise<number> {
     },
     strict: true,
   });
+  let boards: number;
+  let chips: number;
+  let apiPort: number;
+  let cgminerPort: number;
+  try {
+    boards = intArg('boards', values.boards, 1, 4);
+    chips = intArg('chips', values.chips, 1, 256);
+    apiPort = intArg('api-port', values['api-port'], 1, 65535);
+    cgminerPort = intArg('cgminer-port', values['cgminer-port'], 1, 65535);
+  } catch (err) {
+    process.stderr.write(`asicd demo: ${(err as Error).message}\n`);
+    return 2;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'asicd-demo-'));
   const link = haveSocat() ? 'pty' : 'tcp';
   const sim = new Simulator({
-    boards: Number(values.boards),
-    chips: Number(values.chips),
+    boards,
+    chips,
     seed: 1,
     scaleShift: 30,
     link,
@@ -55,28 +70,28 @@ export async function runDemo(args: string[]): Promise<number> {
     newBlockIntervalMs: 600_000,
   });
   await pool.start();
-  const config = {
-    log: { level: 'info', pretty: !values.json, stats_interval_s: 15 },
-    daemon: { state_dir: join(dir, 'state'), lock_dir: join(dir, 'lock') },
-    api: { port: Number(values['api-port']), cgminer_port: Number(values['cgminer-port']) },
-    pool: { strategy: 'failover' },
-    pools: [{ url: pool.url, user: 'demo.worker1', password: 'x' }],
-    chains: sim
-      .info()
-      .map((b) => ({ uart: b.uart, spi: b.spi, chips: Number(values.chips), frequency_mhz: 400, voltage_mv: 1300 })),
-    fans: { hwmon: sim.hwmonDir, count: 4 },
-    thermal: {},
-  };
+  const config = simMinerConfig({
+    dir,
+    boards: sim.info(),
+    hwmon: sim.hwmonDir,
+    fans: 4,
+    chips,
+    pool: { url: pool.url, user: 'demo.worker1' },
+    extra: {
+      log: { level: 'info', pretty: !values.json, stats_interval_s: 15 },
+      api: { port: apiPort, cgminer_port: cgminerPort },
+    },
+  });
   const configFile = join(dir, 'asicd.toml');
   writeFileSync(configFile, stringify(config));
   const banner = [
     '',
     'asicd demo — mining on the simulator with the built-in test pool',
-    `  boards:     ${sim.boards.length} × ${values.chips} chips on ${link === 'pty' ? 'pseudo-terminals (socat)' : 'tcp:// links (install socat for ptys)'}`,
+    `  boards:     ${sim.boards.length} × ${chips} chips on ${link === 'pty' ? 'pseudo-terminals (socat)' : 'tcp:// links (install socat for ptys)'}`,
     `  pool:       ${pool.url} (strict test pool; accepted shares are logged as they come)`,
     `  simulator:  ${sim.controlUrl}/oracle (true chip limits, faults: POST ${sim.controlUrl}/fault)`,
-    `  REST API:   http://127.0.0.1:${values['api-port']}/api/v1/summary (docs: /docs, metrics: /metrics)`,
-    `  cgminer:    echo -n summary | socat - TCP:127.0.0.1:${values['cgminer-port']}`,
+    `  REST API:   http://127.0.0.1:${apiPort}/api/v1/summary (docs: /docs, metrics: /metrics)`,
+    `  cgminer:    echo -n summary | socat - TCP:127.0.0.1:${cgminerPort}`,
     `  API token:  ${join(dir, 'state', 'admin.token')} (admin; needed for writes)`,
     `  config:     ${configFile}`,
     '  stop:       Ctrl-C (boards are powered off before exit)',

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { TestPool } from '../sim/pool/server.js';
 import { createLogger } from '../util/log.js';
+import { numberArg } from './args.js';
 
 const HELP = `asicd pool — a strict Stratum v1 test pool (for tests and the demo; not for real mining)
 
@@ -44,40 +45,34 @@ export async function runPool(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const num = (name: string, v: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max)
-      throw new RangeError(`--${name}: expected ${min}–${max}, got "${v}"`);
-    return n;
-  };
   let pool: TestPool;
   let statsEvery: number;
   const log = createLogger({ pretty: process.stdout.isTTY === true }).child({ component: 'testpool' });
   try {
-    statsEvery = num('stats-interval', values['stats-interval'], 1, 86400) * 1000;
-    const difficulty = num('difficulty', values.difficulty, 1e-12, 1e15);
+    statsEvery = numberArg('stats-interval', values['stats-interval'], 1, 86400) * 1000;
+    const difficulty = numberArg('difficulty', values.difficulty, 1e-12, 1e15);
     pool = new TestPool({
       host: values.host,
-      port: num('port', values.port, 0, 65535),
+      port: numberArg('port', values.port, 0, 65535),
       difficulty,
       vardiff: values.vardiff
         ? {
-            sharesPerMinute: num('vardiff', values.vardiff, 0.1, 10000),
+            sharesPerMinute: numberArg('vardiff', values.vardiff, 0.1, 10000),
             minDifficulty: 1e-9,
             maxDifficulty: 1e15,
             retargetS: 30,
           }
         : undefined,
-      extranonce1Size: num('extranonce1-size', values['extranonce1-size'], 1, 16),
-      extranonce2Size: num('extranonce2-size', values['extranonce2-size'], 1, 16),
+      extranonce1Size: numberArg('extranonce1-size', values['extranonce1-size'], 1, 16),
+      extranonce2Size: numberArg('extranonce2-size', values['extranonce2-size'], 1, 16),
       versionMask: Number.parseInt(values['version-mask'], 16) >>> 0,
-      notifyIntervalMs: num('notify-interval', values['notify-interval'], 0.1, 86400) * 1000,
-      newBlockIntervalMs: num('block-interval', values['block-interval'], 0.1, 864000) * 1000,
-      branchDepth: num('branch-depth', values['branch-depth'], 0, 32),
+      notifyIntervalMs: numberArg('notify-interval', values['notify-interval'], 0.1, 86400) * 1000,
+      newBlockIntervalMs: numberArg('block-interval', values['block-interval'], 0.1, 864000) * 1000,
+      branchDepth: numberArg('branch-depth', values['branch-depth'], 0, 32),
       log,
     });
     const fault = values.fault;
-    if (fault === 'slow') pool.setFault({ kind: 'slow', delayMs: num('slow-ms', values['slow-ms'], 0, 600000) });
+    if (fault === 'slow') pool.setFault({ kind: 'slow', delayMs: numberArg('slow-ms', values['slow-ms'], 0, 600000) });
     else if (fault === 'stall' || fault === 'reject' || fault === 'garbage' || fault === 'none')
       pool.setFault({ kind: fault });
     else throw new RangeError(`--fault: expected none, stall, reject, slow or garbage, got "${fault}"`);

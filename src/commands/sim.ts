@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Simulator } from '../sim/board/simulator.js';
+import { intArg } from './args.js';
 
 const HELP = `asicd sim — the Maijie L7 scale-model simulator
 
@@ -48,24 +49,18 @@ export async function runSim(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const int = (name: string, v: string, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new RangeError(`--${name}: expected a whole number ${min}–${max}, got "${v}"`);
-    return n;
-  };
   let sim: Simulator;
   try {
     if (values.link !== 'pty' && values.link !== 'tcp') throw new RangeError('--link: expected pty or tcp');
     sim = new Simulator({
-      boards: int('boards', values.boards, 1, 4),
-      chips: int('chips', values.chips, 1, 256),
-      seed: int('seed', values.seed, 0, 2 ** 31),
-      scaleShift: int('scale-shift', values['scale-shift'], 0, 40),
+      boards: intArg('boards', values.boards, 1, 4),
+      chips: intArg('chips', values.chips, 1, 256),
+      seed: intArg('seed', values.seed, 0, 2 ** 31),
+      scaleShift: intArg('scale-shift', values['scale-shift'], 0, 40),
       link: values.link,
       dir: values.dir ?? mkdtempSync(join(tmpdir(), 'asicd-sim-')),
-      fans: int('fans', values.fans, 0, 8),
-      controlPort: int('control-port', values['control-port'], 0, 65535),
+      fans: intArg('fans', values.fans, 0, 8),
+      controlPort: intArg('control-port', values['control-port'], 0, 65535),
     });
   } catch (err) {
     process.stderr.write(`asicd sim: ${(err as Error).message}\n`);

@@ -8,6 +8,7 @@ import { buildComponents } from '../../src/components.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import { Simulator } from '../../src/sim/board/simulator.js';
+import { simMinerConfig } from '../../src/sim/miner-config.js';
 import { TestPool } from '../../src/sim/pool/server.js';
 import { memoryLogger } from './log.js';
 import { tempDir } from './proc.js';
@@ -41,15 +42,17 @@ export async function startDaemon(extra: Record<string, unknown> = {}) {
   const file = join(dir, 'asicd.toml');
   writeFileSync(
     file,
-    stringify({
-      log: { level: 'info', stats_interval_s: 0 },
-      daemon: { state_dir: join(dir, 'state'), lock_dir: join(dir, 'lock') },
-      api: { port: apiPort, cgminer_port: cgPort, ...((extra.api as object) ?? {}) },
-      pools: [{ url: pool.url, user: 'api.worker', password: 'pool-secret-pw' }],
-      chains: sim.info().map((b) => ({ uart: b.uart, spi: b.spi, chips: 8, frequency_mhz: 400 })),
-      fans: { hwmon: sim.hwmonDir, count: 2 },
-      ...(extra.thermal ? { thermal: extra.thermal } : {}),
-    }),
+    stringify(
+      simMinerConfig({
+        dir,
+        boards: sim.info(),
+        hwmon: sim.hwmonDir,
+        fans: 2,
+        chips: 8,
+        pool: { url: pool.url, user: 'api.worker', password: 'pool-secret-pw' },
+        extra: { ...extra, api: { port: apiPort, cgminer_port: cgPort, ...((extra.api as object) ?? {}) } },
+      }),
+    ),
   );
   const mem = memoryLogger('info');
   const daemon = new Daemon(loadConfigFile(file), file, mem.log, buildComponents);
