@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'smol-toml';
 import t from 'tap';
+import { simMinerConfig } from '../src/sim/miner-config.js';
 import { TestPool } from '../src/sim/pool/server.js';
+import { freePort } from './helpers/daemon.js';
 import { type Spawned, spawnTs, tempDir } from './helpers/proc.js';
 
 // The whole stack as an operator runs it: `asicd sim` (3 × 76 chips over socat ptys) and `asicd run` as separate
@@ -33,18 +35,31 @@ async function startSim(args: string[]): Promise<{ p: Spawned; info: SimInfo; di
   return { p, info: JSON.parse(line ?? '{}') as SimInfo, dir };
 }
 
-function writeConfig(dir: string, info: SimInfo, poolUrl: string, extra: Record<string, unknown> = {}): string {
+async function writeConfig(
+  dir: string,
+  info: SimInfo,
+  poolUrl: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const file = join(dir, 'asicd.toml');
   writeFileSync(
     file,
-    stringify({
-      log: { level: 'info', stats_interval_s: 5 },
-      daemon: { state_dir: join(dir, 'state'), lock_dir: join(dir, 'lock') },
-      pools: [{ url: poolUrl, user: 'e2e.worker', password: 'x' }],
-      chains: info.boards.map((b) => ({ uart: b.uart, spi: b.spi, chips: 76, frequency_mhz: 400 })),
-      fans: { hwmon: info.hwmon, count: 4 },
-      ...extra,
-    }),
+    stringify(
+      simMinerConfig({
+        dir,
+        boards: info.boards,
+        hwmon: info.hwmon,
+        fans: 4,
+        chips: 76,
+        pool: { url: poolUrl, user: 'e2e.worker' },
+        // free ports: a test must never collide with a miner (or a leftover test) on 8080/4028
+        extra: {
+          log: { level: 'info', stats_interval_s: 5 },
+          api: { port: await freePort(), cgminer_port: await freePort() },
+          ...extra,
+        },
+      }),
+    ),
   );
   return file;
 }
@@ -64,7 +79,11 @@ t.test('mining end to end: shares accepted, pool and daemon agree on hash rate, 
   // ~76 kH/s of scale-model chips at 5e-7 make ~35 shares a second: enough for a tight comparison in a minute
   const pool = new TestPool({ difficulty: 5e-7, notifyIntervalMs: 10_000, newBlockIntervalMs: 25_000 });
   await pool.start();
-  const d = spawnTs('src/cli.ts', ['run', '--config', writeConfig(sim.dir, sim.info, pool.url)]);
+  const d = spawnTs('src/cli.ts', ['run', '--config', await writeConfig(sim.dir, sim.info, pool.url)]);
+  t.teardown(() => {
+    d.child.kill('SIGKILL');
+    sim.p.child.kill('SIGTERM');
+  });
   const t0 = Date.now();
   await new Promise<void>((res) => pool.once('share', () => res()));
   const firstShareS = (Date.now() - t0) / 1000;
@@ -125,8 +144,12 @@ t.test('faults: a dead chip, a broken chain and UART noise are handled; kill -9 
   const d = spawnTs('src/cli.ts', [
     'run',
     '--config',
-    writeConfig(sim.dir, sim.info, pool.url, { thermal: { watchdog_s: 3 } }),
+    await writeConfig(sim.dir, sim.info, pool.url, { thermal: { watchdog_s: 3 } }),
   ]);
+  t.teardown(() => {
+    d.child.kill('SIGKILL');
+    sim.p.child.kill('SIGTERM');
+  });
   await d.waitFor('chain broken at chip 60', 20_000);
   await d.waitFor('"msg":"chip silent"', 60_000);
   const silent = d
