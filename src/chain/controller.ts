@@ -476,6 +476,7 @@ export class ChainController extends EventEmitter implements Component {
     chip.lastNonceMs = now;
     chip.meter.add(hashes, now);
     this.meter.add(hashes, now);
+    this.pools.credit(work.job.poolId, hashes);
     if (!meetsTarget(hash, work.shareTargetLe)) return;
     const difficulty = difficultyOfHash(hash);
     this.counters.sharesFound++;

@@ -5,7 +5,7 @@ import type { Logger } from '../../util/log.js';
 import { USER_AGENT } from '../../version.js';
 import { StratumClient, StratumError } from '../stratum/client.js';
 import type { Job, Share } from '../work/work.js';
-import { type PoolView, type Strategy, selectPool, weightedPick } from './strategy.js';
+import { leastServed, type PoolView, type Strategy, selectPool } from './strategy.js';
 
 export type PoolHealth = 'alive' | 'dead' | 'disabled' | 'rejecting';
 
@@ -40,8 +40,8 @@ export interface PoolEntry {
   consecutiveRejects: number;
   stats: PoolStats;
   started: boolean;
-  /** smooth weighted round-robin state for load balance */
-  swrr: number;
+  /** load balance: verified hashes done for this pool since the usable pools or their quotas last changed */
+  lbHashes: number;
 }
 
 /** 'notify': the pool sent a job; 'switch': the chains should move to this pool's job now. */
@@ -63,6 +63,7 @@ export class PoolManager extends EventEmitter implements Component {
   private timer: NodeJS.Timeout | undefined;
   private rotatedAtMs = 0;
   private rrIndex = 0;
+  private lbKey = '';
   private running = false;
 
   constructor(
@@ -133,7 +134,7 @@ export class PoolManager extends EventEmitter implements Component {
         getworks: 0,
       },
       started: false,
-      swrr: 0,
+      lbHashes: 0,
     };
     client.on('ready', () => {
       if (entry.health === 'disabled') return;
@@ -247,8 +248,14 @@ export class PoolManager extends EventEmitter implements Component {
   /** The job a chain should work on next (load balance and balance pick per call). */
   pickJob(): Job | undefined {
     if (this.strategy === 'load-balance') {
-      const p = weightedPick(this.pools.filter((x) => usable(x) && x.client.currentJob && x.config.quota > 0));
-      return p?.client.currentJob;
+      const candidates = this.pools.filter((x) => usable(x) && x.client.currentJob && x.config.quota > 0);
+      // a pool that comes back, or a new quota, starts everyone level: no pool catches up on time it was away
+      const key = candidates.map((p) => `${p.id}:${p.config.quota}`).join(',');
+      if (key !== this.lbKey) {
+        this.lbKey = key;
+        for (const p of this.pools) p.lbHashes = 0;
+      }
+      return leastServed(candidates)?.client.currentJob;
     }
     if (this.strategy === 'balance') {
       let best: PoolEntry | undefined;
@@ -264,6 +271,13 @@ export class PoolManager extends EventEmitter implements Component {
       return best?.client.currentJob;
     }
     return this.current && usable(this.current) ? this.current.client.currentJob : undefined;
+  }
+
+  /** Load balance: a chain verified `hashes` of work it did for this pool. */
+  credit(poolId: string, hashes: number): void {
+    if (this.strategy !== 'load-balance') return;
+    const p = this.pools.find((x) => String(x.id) === poolId);
+    if (p) p.lbHashes += hashes;
   }
 
   /** Sends a share to the pool whose job produced it; a share for a dead pool is counted lost with its reason. */

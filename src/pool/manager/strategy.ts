@@ -68,17 +68,20 @@ function nextInOrder(pools: PoolView[], from: number): number | undefined {
 }
 
 /**
- * Smooth weighted round robin (as nginx): each pick adds every weight to its pool's counter, takes the largest and
- * subtracts the total from it. Over any run of picks the shares match the quotas as closely as integers allow.
+ * Load balance as a deficit: the pool whose verified hashes, divided by its quota, are the fewest gets the next work.
+ * Work is charged as the chips return it, so boards of different speed and slices cut short by new blocks are counted
+ * as what they were; over a run the hashes match the quotas to within the work in flight. Ties go to the earlier pool.
  */
-export function weightedPick<T extends { swrr: number; config: { quota: number } }>(items: T[]): T | undefined {
-  let total = 0;
+export function leastServed<T extends { lbHashes: number; config: { quota: number } }>(items: T[]): T | undefined {
   let best: T | undefined;
+  let bestLoad = Number.POSITIVE_INFINITY;
   for (const it of items) {
-    it.swrr += it.config.quota;
-    total += it.config.quota;
-    if (!best || it.swrr > best.swrr) best = it;
+    if (!(it.config.quota > 0)) continue;
+    const load = it.lbHashes / it.config.quota;
+    if (load < bestLoad) {
+      best = it;
+      bestLoad = load;
+    }
   }
-  if (best) best.swrr -= total;
   return best;
 }
