@@ -58,6 +58,17 @@ t.test('every error is reported at once, with its key path and rule', async (t) 
   ]);
 });
 
+t.test('a table or array written as something else is an error, not silently replaced by defaults', async (t) => {
+  t.same(issuesOf('[pools]\nurl = "stratum+tcp://127.0.0.1:3333"\nuser = "w"\n'), [
+    'pools: expected an array (write [[pools]] for each entry, not [pools]), got a table',
+  ]);
+  t.same(issuesOf(`thermal = 5\n${POOL}`), ['thermal: expected a table, got 5']);
+  t.same(issuesOf(`[[log]]\nlevel = "info"\n${POOL}`), [
+    'log: expected a table (write [log], not [[log]]), got an array',
+  ]);
+  t.same(issuesOf(`chains = "none"\n${POOL}`), ['chains: expected an array, got "none"']);
+});
+
 t.test('hardware ratings cannot be exceeded', async (t) => {
   const chain = (k: string, v: number) =>
     issuesOf(`[[chains]]\nuart = "/dev/ttyS1"\nspi = "/dev/spidev0.0"\n${k} = ${v}\n`).length;

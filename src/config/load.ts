@@ -90,6 +90,12 @@ export function validateConfig(raw: unknown, source: string, env: NodeJS.Process
   return withDefaults as Config;
 }
 
+function describeValue(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (v !== null && typeof v === 'object') return 'a table';
+  return JSON.stringify(v);
+}
+
 function describeRule(schema: TSchema, fallback: string, value: unknown): string {
   const got = value === undefined ? 'missing' : `got ${JSON.stringify(value)}`;
   if (schema.type === 'integer' || schema.type === 'number') {
@@ -124,8 +130,24 @@ function joinPath(base: string, key: string | number): string {
   return typeof key === 'number' ? `${base}[${key}]` : base ? `${base}.${key}` : key;
 }
 
+/**
+ * Walks the file as written, before defaults: unknown keys, and tables or arrays given as something else (defaults
+ * would otherwise replace `[pools]` written for `[[pools]]`, or `thermal = 5`, without a word).
+ */
 function findUnknownKeys(schema: TSchema, value: unknown, path: string, source: string, out: ConfigIssue[]): void {
-  if (isObjectSchema(schema) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+  if (value === undefined) return;
+  const isTable = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (isObjectSchema(schema) && !isTable) {
+    const hint = Array.isArray(value) ? ` (write [${path}], not [[${path}]])` : '';
+    out.push({ source, path, message: `expected a table${hint}, got ${describeValue(value)}` });
+    return;
+  }
+  if (isArraySchema(schema) && !Array.isArray(value)) {
+    const hint = isTable && isObjectSchema(schema.items) ? ` (write [[${path}]] for each entry, not [${path}])` : '';
+    out.push({ source, path, message: `expected an array${hint}, got ${describeValue(value)}` });
+    return;
+  }
+  if (isObjectSchema(schema) && isTable) {
     const known = Object.keys(schema.properties);
     for (const [key, v] of Object.entries(value)) {
       const sub = schema.properties[key];
