@@ -77,6 +77,7 @@ t.test('hardware ratings cannot be exceeded', async (t) => {
   t.equal(chain('frequency_mhz', RATINGS.freqMinMHz - 1), 1);
   t.equal(chain('voltage_mv', RATINGS.voltageMaxMv + 1), 1);
   t.equal(issuesOf(`[thermal]\ndangerous_c = ${RATINGS.mcuTripTempC}\n`).length, 1);
+  t.match(issuesOf('[fans]\ncount = 2\nmin_working = 3\n'), [/^fans\.min_working: must not exceed fans\.count \(2\)/]);
   t.match(issuesOf('[thermal]\nhot_c = 96\ndangerous_c = 95\n'), [
     'thermal.hot_c: must be below thermal.dangerous_c (95)',
   ]);

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
+import { RATINGS } from '../src/device/maijie-l7/ratings.js';
 import { startDaemon } from './helpers/daemon.js';
 import { until } from './helpers/rig.js';
 
@@ -26,12 +29,21 @@ t.test('over the dangerous temperature a board is powered off, and comes back on
   t.ok(Number(cooled?.maxChipC) < 75, `restarted at ${Number(cooled?.maxChipC).toFixed(1)} °C, below hot`);
 });
 
-t.test('when every fan stops, every board is powered off; they return once the fans turn again', async (t) => {
-  const d = await startDaemon();
+t.test('one fan down: the other runs at full speed and mining goes on; every fan down: every board off', async (t) => {
+  // a high target lets the fans slow down first, so full speed afterwards is the failure's doing
+  const d = await startDaemon({ thermal: { target_c: 85, hot_c: 90, dangerous_c: 95 } });
   t.teardown(() => d.stop());
   const chains = d.api.miner.chains;
   await until(() => chains.every((c) => c.state === 'mining'), 15_000, 'boards mining');
+  await until(() => readPwm(d.sim.hwmonDir, 2) < RATINGS.pwmMax, 30_000, 'fans slowed by the temperature control');
   await d.sim.fault({ kind: 'stuck-fan', fan: 1 });
+  await until(() => d.api.miner.fans.failed.has(1), 20_000, 'fan 1 reported failed');
+  await until(() => readPwm(d.sim.hwmonDir, 2) === RATINGS.pwmMax, 5000, 'fan 2 at full speed');
+  t.pass('fan 2 driven at full speed once fan 1 failed');
+  t.ok(
+    chains.every((c) => c.state === 'mining'),
+    'boards keep mining on one fan (min_working 1)',
+  );
   await d.sim.fault({ kind: 'stuck-fan', fan: 2 });
   await until(() => chains.every((c) => c.state === 'cooling'), 30_000, 'boards cut off');
   t.ok(chains.every((c) => /every fan has failed/.test(c.stateReason)));
@@ -44,3 +56,35 @@ t.test('when every fan stops, every board is powered off; they return once the f
   await until(() => chains.every((c) => c.state === 'mining'), 30_000, 'boards back');
   t.pass('boards mining again after the fans recovered');
 });
+
+t.test(
+  'fewer working fans than min_working, or fans that cannot be read: every board off until they are back',
+  async (t) => {
+    const d = await startDaemon({ fans: { min_working: 2 } });
+    t.teardown(() => d.stop());
+    const chains = d.api.miner.chains;
+    await until(() => chains.every((c) => c.state === 'mining'), 15_000, 'boards mining');
+    await d.sim.fault({ kind: 'stuck-fan', fan: 2 });
+    await until(() => chains.every((c) => c.state === 'cooling'), 30_000, 'boards cut off on one fan');
+    t.ok(
+      chains.every((c) => c.stateReason === '1 of 2 fans working, 2 needed'),
+      chains[0].stateReason,
+    );
+    await d.sim.fault({ kind: 'stuck-fan', fan: 2, on: false });
+    await until(() => chains.every((c) => c.state === 'mining'), 30_000, 'boards back with both fans');
+    await d.sim.fault({ kind: 'fans-lost' });
+    await until(() => chains.every((c) => c.state === 'cooling'), 30_000, 'boards cut off with the fans unreadable');
+    t.match(chains[0].stateReason, /fans unreadable for 10 s/);
+    t.ok(
+      d.sim.oracle().boards.every((b) => !b.power),
+      'every board powered off',
+    );
+    await d.sim.fault({ kind: 'fans-lost', on: false });
+    await until(() => chains.every((c) => c.state === 'mining'), 30_000, 'boards back once the fans read again');
+    t.pass('boards mining again');
+  },
+);
+
+function readPwm(hwmon: string, fan: number): number {
+  return Number.parseInt(readFileSync(join(hwmon, `pwm${fan}`), 'utf8'), 10);
+}

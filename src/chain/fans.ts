@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { HwmonFans } from '../device/fans.js';
+import { type FanReading, HwmonFans } from '../device/fans.js';
 import { RATINGS } from '../device/maijie-l7/ratings.js';
 import type { Component } from '../util/lifecycle.js';
 import type { Logger } from '../util/log.js';
@@ -7,17 +7,22 @@ import type { ChainController } from './controller.js';
 
 /**
  * Fan speed from the hottest chip: full speed until there are readings, then a proportional step toward the target
- * temperature, never below the configured minimum while any board runs. A fan that stops while driven is reported.
+ * temperature, never below the configured minimum while any board runs. A fan that stops while driven is reported and
+ * the others run at full speed; with fewer working fans than `min_working`, or fans that cannot be read, every board
+ * is powered off until enough turn again.
  */
 export class FanController implements Component {
   readonly name = 'fans';
   pwm: number = RATINGS.pwmMax;
-  readings: { fan: number; pwm: number; rpm: number }[] = [];
+  readings: FanReading[] = [];
   failed = new Set<number>();
   noAirflow = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly fans: HwmonFans;
   private lowSince = new Map<number, number>();
+  /** when reading the hwmon folder started failing (0: it reads) */
+  private unreadableSince = 0;
+  private stepFailing = false;
   private thermal: Config['thermal'];
 
   constructor(
@@ -62,11 +67,12 @@ export class FanController implements Component {
       const hottest = temps.length ? Math.max(...temps.filter((t) => Number.isFinite(t))) : Number.NaN;
       let next = this.pwm;
       if (!Number.isFinite(hottest)) next = temps.length ? RATINGS.pwmMax : this.cfg.min_pwm;
-      else if (hottest >= this.thermal.hot_c) next = RATINGS.pwmMax;
+      // one fan down: the others make up for it (the temperature cut-off still guards the boards)
+      else if (hottest >= this.thermal.hot_c || this.failed.size > 0) next = RATINGS.pwmMax;
       else next = this.pwm + (hottest - this.thermal.target_c) * 4;
       next = Math.max(this.cfg.min_pwm, Math.min(RATINGS.pwmMax, next));
       if (Math.abs(next - this.pwm) >= 1) await this.apply(next);
-      this.readings = await this.fans.readAll();
+      this.readings = await this.readFans();
       const now = Date.now();
       for (const f of this.readings) {
         // driven at least at the minimum PWM, a healthy fan turns faster than min_rpm
@@ -80,22 +86,51 @@ export class FanController implements Component {
         this.lowSince.set(f.fan, since);
         if (now - since > this.failAfterMs && !this.failed.has(f.fan)) {
           this.failed.add(f.fan);
-          this.log.error({ fan: f.fan, rpm: f.rpm, pwm: f.pwm }, 'fan failed');
+          this.log.error({ fan: f.fan, rpm: f.rpm, pwm: f.pwm }, 'fan failed; the others run at full speed');
         }
       }
-      // no airflow at all: nothing may run (a partial failure is left to the temperature cut-off)
-      const allFailed = this.cfg.count > 0 && this.failed.size === this.cfg.count;
-      if (allFailed && !this.noAirflow) {
-        this.noAirflow = true;
-        this.log.fatal('every fan has failed: powering all boards off');
-        await Promise.all(this.chains.map((c) => c.safetyOff('every fan has failed').catch(() => {})));
-      } else if (!allFailed && this.noAirflow) {
-        this.noAirflow = false;
-        this.log.info('fans turn again: boards may start once cool');
-        for (const c of this.chains) c.safetyClear();
-      }
+      if (this.stepFailing) this.log.info('fan control works again');
+      this.stepFailing = false;
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'fan control failed; fans left at their last speed');
+      // once per failing spell, not every step
+      if (!this.stepFailing)
+        this.log.error({ err: (err as Error).message }, 'fan control failed; fans left as they were');
+      this.stepFailing = true;
+    }
+    await this.airflowGuard();
+  }
+
+  /** Readings of every fan; while the folder cannot be read, the time it started failing is kept. */
+  private async readFans(): Promise<FanReading[]> {
+    try {
+      const r = await this.fans.readAll();
+      this.unreadableSince = 0;
+      return r;
+    } catch (err) {
+      if (!this.unreadableSince) this.unreadableSince = Date.now();
+      throw err;
+    }
+  }
+
+  /** Too few working fans, or fans unread for too long: nothing may run until enough turn again. */
+  private async airflowGuard(): Promise<void> {
+    if (this.cfg.count === 0) return;
+    const unreadable = this.unreadableSince > 0 && Date.now() - this.unreadableSince > this.failAfterMs;
+    const working = this.cfg.count - this.failed.size;
+    const short = unreadable || working < this.cfg.min_working;
+    if (short && !this.noAirflow) {
+      this.noAirflow = true;
+      const why = unreadable
+        ? `fans unreadable for ${Math.round(this.failAfterMs / 1000)} s`
+        : working === 0
+          ? 'every fan has failed'
+          : `${working} of ${this.cfg.count} fans working, ${this.cfg.min_working} needed`;
+      this.log.fatal(`${why}: powering all boards off`);
+      await Promise.all(this.chains.map((c) => c.safetyOff(why).catch(() => {})));
+    } else if (!short && this.noAirflow) {
+      this.noAirflow = false;
+      this.log.info('enough fans turn again: boards may start once cool');
+      for (const c of this.chains) c.safetyClear();
     }
   }
 }

@@ -17,7 +17,7 @@ Options:
   --noise RATE       UART byte corruption rate on every board (default 0)
   --broken-chain K   chain 0 broken at chip K          --dead-chip K    chip K of board 0 dead
   --stuck-fan N      fan N does not turn               --supply-sag     board 0's supply sags
-  --over-temp        board 0 overheats
+  --over-temp        board 0 overheats                 --fans-lost      the fans' hwmon readings vanish
 
 Prints one JSON line with the boards' uart/spi paths, the hwmon folder and the control URL, then runs until
 SIGINT/SIGTERM. Control: GET /oracle, GET /oracle/best?board=0&power_w=800, POST /fault {"kind":…}.
@@ -39,6 +39,7 @@ export async function runSim(args: string[]): Promise<number> {
       'broken-chain': { type: 'string' },
       'dead-chip': { type: 'string' },
       'stuck-fan': { type: 'string' },
+      'fans-lost': { type: 'boolean' },
       'supply-sag': { type: 'boolean' },
       'over-temp': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -73,6 +74,7 @@ export async function runSim(args: string[]): Promise<number> {
   if (values['broken-chain']) await sim.fault({ kind: 'broken-chain', board: 0, at: Number(values['broken-chain']) });
   if (values['dead-chip']) await sim.fault({ kind: 'dead-chip', board: 0, chip: Number(values['dead-chip']) });
   if (values['stuck-fan']) await sim.fault({ kind: 'stuck-fan', fan: Number(values['stuck-fan']) });
+  if (values['fans-lost']) await sim.fault({ kind: 'fans-lost' });
   if (values['supply-sag']) await sim.fault({ kind: 'supply-sag', board: 0 });
   if (values['over-temp']) await sim.fault({ kind: 'over-temp', board: 0 });
   process.stdout.write(

@@ -283,6 +283,13 @@ function crossChecks(c: Config, source: string, out: ConfigIssue[]): void {
   if (!(t.hot_c < t.dangerous_c)) {
     out.push({ source, path: 'thermal.hot_c', message: `must be below thermal.dangerous_c (${t.dangerous_c})` });
   }
+  if (c.fans.min_working > c.fans.count) {
+    out.push({
+      source,
+      path: 'fans.min_working',
+      message: `must not exceed fans.count (${c.fans.count}); set 0 only where the boards are cooled otherwise`,
+    });
+  }
   const seen = new Map<string, number>();
   c.chains.forEach((ch, i) => {
     for (const dev of [ch.uart, ch.spi]) {

@@ -195,7 +195,14 @@ const FansSchema = Type.Object(
       minimum: 0,
       maximum: 30000,
       description:
-        'A fan below this while driven at min_pwm or more has failed (for 10 s); with every fan failed, every board is powered off.',
+        'A fan below this while driven at min_pwm or more has failed (for 10 s); the others then run at full speed.',
+    }),
+    min_working: Type.Integer({
+      default: 1,
+      minimum: 0,
+      maximum: 8,
+      description:
+        'With fewer working fans than this (or fans that cannot be read for 10 s), every board is powered off until enough turn again. At most `count`; 0 only where the boards are cooled otherwise.',
     }),
   },
   { default: {}, description: 'Controller fans.' },

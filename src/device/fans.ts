@@ -2,6 +2,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RATINGS } from './maijie-l7/ratings.js';
 
+export interface FanReading {
+  fan: number;
+  pwm: number;
+  rpm: number;
+}
+
 /** The controller's fans through Linux hwmon sysfs: pwmK (0–255), pwmK_enable (1 = manual), fanK_input (RPM). */
 export class HwmonFans {
   constructor(
@@ -28,8 +34,8 @@ export class HwmonFans {
     return Number.isFinite(v) ? v : 0;
   }
 
-  async readAll(): Promise<{ fan: number; pwm: number; rpm: number }[]> {
-    const out = [];
+  async readAll(): Promise<FanReading[]> {
+    const out: FanReading[] = [];
     for (let i = 1; i <= this.count; i++) out.push({ fan: i, pwm: await this.pwm(i), rpm: await this.rpm(i) });
     return out;
   }

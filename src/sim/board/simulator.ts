@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -39,6 +39,8 @@ export class Simulator extends EventEmitter {
   readonly hwmonDir: string;
   fanRpm: number[];
   stuckFans = new Set<number>();
+  /** the fan controller's hwmon driver is gone: no fanK_input files */
+  fansLost = false;
   private worker: Worker | undefined;
   private physics: NodeJS.Timeout | undefined;
   private control: FastifyInstance | undefined;
@@ -113,7 +115,9 @@ export class Simulator extends EventEmitter {
       }
       const target = this.stuckFans.has(i) ? 0 : (Math.max(0, Math.min(255, pwm || 0)) / 255) * MODEL.fanMaxRpm;
       this.fanRpm[i - 1] = approach(this.fanRpm[i - 1], target, dt, MODEL.fanTauS);
-      writeFileSync(join(this.hwmonDir, `fan${i}_input`), `${Math.round(this.fanRpm[i - 1])}\n`);
+      const file = join(this.hwmonDir, `fan${i}_input`);
+      if (this.fansLost) rmSync(file, { force: true });
+      else writeFileSync(file, `${Math.round(this.fanRpm[i - 1])}\n`);
     }
     for (const b of this.boards) b.step(dt);
   }
@@ -164,6 +168,9 @@ export class Simulator extends EventEmitter {
         else this.stuckFans.delete(fan);
         return undefined;
       }
+      case 'fans-lost':
+        this.fansLost = on;
+        return undefined;
       case 'supply-sag':
         if (!board) return needBoard();
         board.faults.supplySag = on;
@@ -182,13 +189,14 @@ export class Simulator extends EventEmitter {
         await board.replug();
         return undefined;
       default:
-        return 'kind must be one of dead-chip, broken-chain, uart-noise, stuck-fan, supply-sag, over-temp, unplug, replug';
+        return 'kind must be one of dead-chip, broken-chain, uart-noise, stuck-fan, fans-lost, supply-sag, over-temp, unplug, replug';
     }
   }
 
   oracle() {
     return {
       scaleShift: this.o.scaleShift,
+      fansLost: this.fansLost,
       fans: this.fanRpm.map((rpm, i) => ({ fan: i + 1, rpm, stuck: this.stuckFans.has(i + 1) })),
       boards: this.boards.map((b) => b.oracle()),
     };
