@@ -93,6 +93,14 @@ export function createMetrics(miner: Miner): Registry {
   gauge('asicd_board_frequency_hertz', 'Chip frequency of a board', ['board'], (g) => {
     for (const c of miner.chains) g.set({ board: c.index }, c.freqMHz * 1e6);
   });
+  gauge(
+    'asicd_board_throttled',
+    '1 while thermal throttling holds a board below its wanted frequency',
+    ['board'],
+    (g) => {
+      for (const c of miner.chains) g.set({ board: c.index }, c.throttleMHz !== undefined ? 1 : 0);
+    },
+  );
   gauge('asicd_board_chips', 'Chips answering on a board', ['board'], (g) => {
     for (const c of miner.chains) g.set({ board: c.index }, c.chips.length);
   });

@@ -63,6 +63,9 @@ const BoardSchema = Obj({
   state: Type.String(),
   hashrate: Windows,
   frequencyMHz: Type.Number(),
+  wantedFrequencyMHz: Type.Number({ description: 'configured or set by an operator; throttling stays at or below it' }),
+  throttled: Type.Boolean({ description: 'running below wantedFrequencyMHz because the chips were hot' }),
+  throttleSteps: Type.Integer({ description: 'thermal throttling steps down and up since start' }),
 });
 const PoolSchema = Obj({
   pool: Type.Integer(),

@@ -19,6 +19,9 @@ export function boardView(c: ChainController) {
     chipsExpected: c.config.chips,
     brokenAt: c.brokenAt ?? null,
     frequencyMHz: c.freqMHz,
+    wantedFrequencyMHz: c.wantMHz,
+    throttled: c.throttleMHz !== undefined,
+    throttleSteps: c.counters.throttleSteps,
     voltageMv: r.voltageMv || c.voltageMv,
     powerW: r.powerW,
     temperatures: {

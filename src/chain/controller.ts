@@ -3,6 +3,7 @@ import type { ChainConfig, Config } from '../config/schema.js';
 import { ChainLink, type NonceReply, versionMaskRegister } from '../device/maijie-l7/chain-link.js';
 import { type Eeprom, McuClient } from '../device/maijie-l7/mcu.js';
 import { findPll, ticketDifficulty, ticketZeros } from '../device/maijie-l7/pll.js';
+import { RATINGS } from '../device/maijie-l7/ratings.js';
 import { FAULT_BITS, REG } from '../device/maijie-l7/registers.js';
 import { openChainTransport, openMcuTransport } from '../device/transport/index.js';
 import type { ByteTransport, McuTransport } from '../device/transport/types.js';
@@ -21,6 +22,11 @@ const MAX_REFRESH_MS = 20_000;
 const MIN_REFRESH_MS = 100;
 const SHARED_REFRESH_MS = 500;
 const SLOTS = 16;
+/** Thermal throttling: steps of this share of the wanted frequency, never below this share of it. */
+const THROTTLE_STEP = 0.05;
+const THROTTLE_FLOOR = 0.5;
+/** Chips this far below hot_c (at most half way to target_c) for throttle_hold_s let a board step back up. */
+const THROTTLE_HYSTERESIS_C = 5;
 
 interface Slot {
   work: Work;
@@ -77,6 +83,7 @@ export class ChainController extends EventEmitter implements Component {
     duplicates: 0,
     noncesLost: 0,
     reinits: 0,
+    throttleSteps: 0,
     bringupFailures: 0,
     sharesFound: 0,
     bestShare: 0,
@@ -90,6 +97,10 @@ export class ChainController extends EventEmitter implements Component {
     jobsSent: 0,
   };
   freqMHz = 0;
+  /** The frequency asked for (config, or an operator's ascset); thermal throttling keeps the chips at or below it. */
+  wantMHz: number;
+  /** The ceiling thermal throttling has set, kept across a re-init (undefined: not throttled). */
+  throttleMHz: number | undefined;
   voltageMv = 0;
   hashesPerClock = 0;
   ticket = 0;
@@ -116,6 +127,10 @@ export class ChainController extends EventEmitter implements Component {
   private monitorBusy = false;
   private lastNonceCountPoll = 0;
   private miningSinceMs = 0;
+  private freqBusy = false;
+  private lastThrottleMs = 0;
+  private coolSinceMs = 0;
+  private tempAtThrottleC = Number.NaN;
   private readonly log: Logger;
   private thermal: Config['thermal'];
 
@@ -132,6 +147,7 @@ export class ChainController extends EventEmitter implements Component {
     super();
     this.name = `chain${index}`;
     this.thermal = thermal;
+    this.wantMHz = findPll(config.frequency_mhz).freqMHz;
     this.log = log.child({ component: this.name });
     this.uart = openChainTransport(config.uart);
     this.mcuT = openMcuTransport(config.spi);
@@ -220,9 +236,65 @@ export class ChainController extends EventEmitter implements Component {
   /** Ramps every chip to a new frequency (cgminer ascset freq; the tuner later). */
   async setFrequency(freqMHz: number): Promise<void> {
     if (this.state !== 'mining') throw new Error(`board ${this.index} is ${this.state}`);
-    this.freqMHz = await this.link.rampFrequency(this.addresses, this.freqMHz, freqMHz);
-    this.ticket = -1;
-    this.updateTicket(this.currentJob?.difficulty);
+    this.wantMHz = freqMHz;
+    await this.retune(Math.min(freqMHz, this.throttleMHz ?? freqMHz));
+  }
+
+  /** Ramps the chips to `freqMHz` (one ramp at a time) and sets the ticket for the new hash rate. */
+  private async retune(freqMHz: number): Promise<void> {
+    if (this.freqBusy) throw new Error(`board ${this.index} is changing frequency`);
+    this.freqBusy = true;
+    try {
+      this.freqMHz = await this.link.rampFrequency(this.addresses, this.freqMHz, freqMHz);
+      this.ticket = -1;
+      this.updateTicket(this.currentJob?.difficulty);
+    } finally {
+      this.freqBusy = false;
+    }
+  }
+
+  /**
+   * Thermal throttling, once a second while mining: chips at hot_c or above step the frequency down by 5 % of the
+   * wanted one (not below half of it) every sixth of throttle_hold_s unless the last step already has them cooling;
+   * chips 5 °C under hot_c (or half way to target_c) for throttle_hold_s step it back up. The dangerous cut-off stays the last word.
+   */
+  private throttle(): void {
+    const t = this.readings.maxChipC;
+    if (!this.thermal.throttle || this.freqBusy || !Number.isFinite(t)) return;
+    const now = Date.now();
+    const holdMs = this.thermal.throttle_hold_s * 1000;
+    const step = Math.max(1, Math.round(this.wantMHz * THROTTLE_STEP));
+    const floor = Math.max(RATINGS.freqMinMHz, Math.round(this.wantMHz * THROTTLE_FLOOR));
+    // cool enough to step up: under hot_c by 5 °C, or by half the gap to target_c where that is narrower
+    const hysteresis = Math.min(THROTTLE_HYSTERESIS_C, (this.thermal.hot_c - this.thermal.target_c) / 2);
+    if (t < this.thermal.hot_c - hysteresis) this.coolSinceMs ||= now;
+    else this.coolSinceMs = 0;
+    let next: number;
+    // the chips lag the clock: after a step, a further one only while they are not already cooling
+    const cooling = t < this.tempAtThrottleC - 0.2 && now - this.lastThrottleMs < holdMs;
+    if (t >= this.thermal.hot_c && this.freqMHz > floor && !cooling && now - this.lastThrottleMs >= holdMs / 6) {
+      next = findPll(Math.max(floor, this.freqMHz - step)).freqMHz;
+      this.log.warn(
+        { maxChipC: t, fromMHz: this.freqMHz, toMHz: next },
+        `chips at or above hot ${this.thermal.hot_c} °C: throttling`,
+      );
+    } else if (
+      this.freqMHz < this.wantMHz &&
+      this.coolSinceMs > 0 &&
+      now - this.coolSinceMs >= holdMs &&
+      now - this.lastThrottleMs >= holdMs
+    ) {
+      next = findPll(Math.min(this.wantMHz, this.freqMHz + step)).freqMHz;
+      this.log.info({ maxChipC: t, fromMHz: this.freqMHz, toMHz: next }, 'chips cool again: stepping the frequency up');
+    } else {
+      return;
+    }
+    if (next === this.freqMHz) return;
+    this.lastThrottleMs = now;
+    this.tempAtThrottleC = t;
+    this.throttleMHz = next >= this.wantMHz ? undefined : next;
+    this.counters.throttleSteps++;
+    this.retune(next).catch((err) => this.log.warn({ err: (err as Error).message }, 'frequency change failed'));
   }
 
   /** Brings the board up again from power-on (operator restart). */
@@ -300,8 +372,9 @@ export class ChainController extends EventEmitter implements Component {
       const hashInfo = await this.link.read(e.addresses[0], REG.HASH_INFO);
       this.hashesPerClock = (hashInfo >>> 16) / 2 ** (hashInfo & 0xff);
       this.chips = e.addresses.map((addr, i) => newChipStats(i, addr));
-      const target = findPll(this.config.frequency_mhz).freqMHz;
-      this.freqMHz = await this.link.rampFrequency(e.addresses, 50, this.config.frequency_mhz);
+      // a board throttled before it was cut off or re-initialised comes back at the throttled frequency
+      const target = Math.min(this.wantMHz, this.throttleMHz ?? this.wantMHz);
+      this.freqMHz = await this.link.rampFrequency(e.addresses, 50, target);
       this.ticket = -1;
       this.updateTicket(this.pools.pickJob()?.difficulty);
       if (this.config.baud > 115200) {
@@ -525,6 +598,7 @@ export class ChainController extends EventEmitter implements Component {
       this.mcuFailures = 0;
       this.safety();
       if (this.state === 'mining') {
+        this.throttle();
         this.checkChips();
         if (Date.now() - this.lastNonceCountPoll > 15_000) await this.pollNonceCounts();
       }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Simulator } from '../sim/board/simulator.js';
-import { intArg } from './args.js';
+import { intArg, numberArg } from './args.js';
 
 const HELP = `asicd sim — the Maijie L7 scale-model simulator
 
@@ -14,10 +14,12 @@ Options:
   --dir DIR          folder for the ptys and the hwmon folder (default: a new temp folder)
   --fans N           controller fans (default 4)
   --control-port P   loopback port of the fault/oracle endpoint (default 0 = any)
+  --thermal-tau S    thermal time constant of chips and boards in seconds (default 20)
   --noise RATE       UART byte corruption rate on every board (default 0)
   --broken-chain K   chain 0 broken at chip K          --dead-chip K    chip K of board 0 dead
   --stuck-fan N      fan N does not turn               --supply-sag     board 0's supply sags
   --over-temp        board 0 overheats                 --fans-lost      the fans' hwmon readings vanish
+  --inlet C          inlet air temperature in °C (default 25)
 
 Prints one JSON line with the boards' uart/spi paths, the hwmon folder and the control URL, then runs until
 SIGINT/SIGTERM. Control: GET /oracle, GET /oracle/best?board=0&power_w=800, POST /fault {"kind":…}.
@@ -34,12 +36,14 @@ export async function runSim(args: string[]): Promise<number> {
       link: { type: 'string', default: 'pty' },
       dir: { type: 'string' },
       fans: { type: 'string', default: '4' },
+      'thermal-tau': { type: 'string', default: '20' },
       'control-port': { type: 'string', default: '0' },
       noise: { type: 'string' },
       'broken-chain': { type: 'string' },
       'dead-chip': { type: 'string' },
       'stuck-fan': { type: 'string' },
       'fans-lost': { type: 'boolean' },
+      inlet: { type: 'string' },
       'supply-sag': { type: 'boolean' },
       'over-temp': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -51,7 +55,9 @@ export async function runSim(args: string[]): Promise<number> {
     return 0;
   }
   let sim: Simulator;
+  let inlet: number | undefined;
   try {
+    if (values.inlet !== undefined) inlet = numberArg('inlet', values.inlet, -10, 60);
     if (values.link !== 'pty' && values.link !== 'tcp') throw new RangeError('--link: expected pty or tcp');
     sim = new Simulator({
       boards: intArg('boards', values.boards, 1, 4),
@@ -62,6 +68,7 @@ export async function runSim(args: string[]): Promise<number> {
       dir: values.dir ?? mkdtempSync(join(tmpdir(), 'asicd-sim-')),
       fans: intArg('fans', values.fans, 0, 8),
       controlPort: intArg('control-port', values['control-port'], 0, 65535),
+      thermalTauS: numberArg('thermal-tau', values['thermal-tau'], 0.5, 600),
     });
   } catch (err) {
     process.stderr.write(`asicd sim: ${(err as Error).message}\n`);
@@ -74,6 +81,7 @@ export async function runSim(args: string[]): Promise<number> {
   if (values['broken-chain']) await sim.fault({ kind: 'broken-chain', board: 0, at: Number(values['broken-chain']) });
   if (values['dead-chip']) await sim.fault({ kind: 'dead-chip', board: 0, chip: Number(values['dead-chip']) });
   if (values['stuck-fan']) await sim.fault({ kind: 'stuck-fan', fan: Number(values['stuck-fan']) });
+  if (inlet !== undefined) await sim.fault({ kind: 'inlet', celsius: inlet });
   if (values['fans-lost']) await sim.fault({ kind: 'fans-lost' });
   if (values['supply-sag']) await sim.fault({ kind: 'supply-sag', board: 0 });
   if (values['over-temp']) await sim.fault({ kind: 'over-temp', board: 0 });

@@ -215,7 +215,18 @@ const ThermalSchema = Type.Object(
       default: 85,
       minimum: 40,
       maximum: 98,
-      description: 'Throttle above; a board cut off restarts only below this.',
+      description: 'Throttle above (with `throttle`); a board cut off restarts only below this.',
+    }),
+    throttle: Type.Boolean({
+      default: true,
+      description:
+        'Chips at hot_c or above step their board down 5 % of its frequency at a time (not below half of it); 5 °C under hot_c (or half way to target_c) for throttle_hold_s, back up.',
+    }),
+    throttle_hold_s: Type.Integer({
+      default: 30,
+      minimum: 5,
+      maximum: 600,
+      description: 'Throttling pace: a step down at most every sixth of this, a step up only after this long cool.',
     }),
     dangerous_c: Type.Number({
       default: 95,

@@ -7,7 +7,7 @@ import { ApiServer } from '../../src/api/server.js';
 import { buildComponents } from '../../src/components.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
-import { Simulator } from '../../src/sim/board/simulator.js';
+import { Simulator, type SimulatorOptions } from '../../src/sim/board/simulator.js';
 import { simMinerConfig } from '../../src/sim/miner-config.js';
 import { TestPool } from '../../src/sim/pool/server.js';
 import { memoryLogger } from './log.js';
@@ -22,7 +22,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The real daemon (config file, Daemon, every component) in this process, on the simulator and a test pool. */
-export async function startDaemon(extra: Record<string, unknown> = {}) {
+export async function startDaemon(extra: Record<string, unknown> = {}, simOptions: Partial<SimulatorOptions> = {}) {
   const dir = tempDir('asicd-d-');
   const sim = new Simulator({
     boards: 2,
@@ -33,6 +33,7 @@ export async function startDaemon(extra: Record<string, unknown> = {}) {
     dir,
     fans: 2,
     controlPort: 0,
+    ...simOptions,
   });
   await sim.start();
   const pool = new TestPool({ difficulty: 2e-6 });

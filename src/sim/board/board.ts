@@ -44,6 +44,10 @@ export interface BoardFaults {
 }
 
 export interface BoardHooks {
+  /** Thermal time constant of the chips and the board, s. */
+  thermalTauS: number;
+  /** Temperature of the air the fans draw in, °C. */
+  inletC: () => number;
   /** Sends chip work to the hashing thread. */
   hasher: (
     m:
@@ -457,14 +461,15 @@ export class SimBoard {
     const chipW = this.chips.map((c) => (this.power ? chipPowerW(c.freqMHz, v, c.tempC) : 0));
     this.boardPowerW = chipW.reduce((a, b) => a + b, 0);
     const extra = this.faults.overTemp ? 60 : 0;
+    const inlet = this.hooks.inletC();
     this.chips.forEach((c, i) => {
-      const target = steadyChipTempC(i, n, this.boardPowerW, chipW[i], air) + extra;
-      c.tempC = approach(c.tempC, target, dtS, this.faults.overTemp ? 2 : MODEL.thermalTauS);
+      const target = steadyChipTempC(i, n, this.boardPowerW, chipW[i], air, inlet) + extra;
+      c.tempC = approach(c.tempC, target, dtS, this.faults.overTemp ? 2 : this.hooks.thermalTauS);
       if (c.firstJobMs > 0 && !(this.power && this.hasJob)) c.idleMs += dtS * 1000;
     });
     const rise = (this.boardPowerW * MODEL.boardRth) / (0.15 + air);
-    this.inletPcbC = approach(this.inletPcbC, MODEL.inletC + 0.3 * rise + extra / 2, dtS, MODEL.thermalTauS);
-    this.outletPcbC = approach(this.outletPcbC, MODEL.inletC + 0.8 * rise + extra / 2, dtS, MODEL.thermalTauS);
+    this.inletPcbC = approach(this.inletPcbC, inlet + 0.3 * rise + extra / 2, dtS, this.hooks.thermalTauS);
+    this.outletPcbC = approach(this.outletPcbC, inlet + 0.8 * rise + extra / 2, dtS, this.hooks.thermalTauS);
     if (this.power && this.sensorChips().some((c) => c.tempC >= 105)) {
       this.faultBits |= FAULT_BITS.OVER_TEMP;
       this.setPower(false);

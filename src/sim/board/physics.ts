@@ -73,10 +73,17 @@ export function airflow(rpms: number[]): number {
 }
 
 /** Steady-state die temperature of chip i of n on a board drawing `boardW`. */
-export function steadyChipTempC(i: number, n: number, boardW: number, chipW: number, air: number): number {
+export function steadyChipTempC(
+  i: number,
+  n: number,
+  boardW: number,
+  chipW: number,
+  air: number,
+  inletC: number = MODEL.inletC,
+): number {
   const rise = (boardW * MODEL.boardRth) / (0.15 + air);
   const position = 0.6 + (0.4 * i) / Math.max(1, n - 1); // the outlet end runs hotter
-  return MODEL.inletC + rise * position + chipW * MODEL.chipRth;
+  return inletC + rise * position + chipW * MODEL.chipRth;
 }
 
 /** First-order lag toward `target` over `dtS` with time constant `tauS`. */

@@ -22,6 +22,8 @@ export interface SimulatorOptions {
   fans: number;
   /** Loopback port of the control endpoint (0 = any). */
   controlPort: number;
+  /** Thermal time constant of chips and boards, s (default the model's; tests shorten it). */
+  thermalTauS?: number;
 }
 
 export interface SimBoardInfo {
@@ -41,6 +43,8 @@ export class Simulator extends EventEmitter {
   stuckFans = new Set<number>();
   /** the fan controller's hwmon driver is gone: no fanK_input files */
   fansLost = false;
+  /** the room's air temperature, °C (fault 'inlet') */
+  inletC: number = MODEL.inletC;
   private worker: Worker | undefined;
   private physics: NodeJS.Timeout | undefined;
   private control: FastifyInstance | undefined;
@@ -95,6 +99,8 @@ export class Simulator extends EventEmitter {
         airflow: () => airflow(this.fanRpm),
         onJob: (jobId) => this.emit('job', i, jobId),
         onNoncesSent: (nonces) => this.emit('nonces-sent', i, nonces),
+        thermalTauS: this.o.thermalTauS ?? MODEL.thermalTauS,
+        inletC: () => this.inletC,
       });
       this.boards.push(board);
     }
@@ -168,6 +174,13 @@ export class Simulator extends EventEmitter {
         else this.stuckFans.delete(fan);
         return undefined;
       }
+      case 'inlet': {
+        const c = f.celsius;
+        if (!on) this.inletC = MODEL.inletC;
+        else if (typeof c !== 'number' || !(c >= -10 && c <= 60)) return 'celsius must be −10–60 (inlet air)';
+        else this.inletC = c;
+        return undefined;
+      }
       case 'fans-lost':
         this.fansLost = on;
         return undefined;
@@ -189,7 +202,7 @@ export class Simulator extends EventEmitter {
         await board.replug();
         return undefined;
       default:
-        return 'kind must be one of dead-chip, broken-chain, uart-noise, stuck-fan, fans-lost, supply-sag, over-temp, unplug, replug';
+        return 'kind must be one of dead-chip, broken-chain, uart-noise, stuck-fan, fans-lost, inlet, supply-sag, over-temp, unplug, replug';
     }
   }
 
@@ -197,6 +210,7 @@ export class Simulator extends EventEmitter {
     return {
       scaleShift: this.o.scaleShift,
       fansLost: this.fansLost,
+      inletC: this.inletC,
       fans: this.fanRpm.map((rpm, i) => ({ fan: i + 1, rpm, stuck: this.stuckFans.has(i + 1) })),
       boards: this.boards.map((b) => b.oracle()),
     };
