@@ -225,7 +225,9 @@ t.test('privileged commands: denied read-only, allowed with W:, bad parameters a
   t.match((await ask2('ascset', '0,freq,900')).STATUS[0], { Code: 120 });
   t.match((await ask2('ascset', '0,help')).STATUS[0], { Code: 118 });
   t.match((await ask2('ascset', '0')).STATUS[0], { Code: 116 });
-  t.match((await ask2('ascset', '0,freq,425')).STATUS[0], { Code: 119 });
+  // the client half-closes while the ramp runs: the command must run once (a second run would answer "changing
+  // frequency" first)
+  t.match((await ask2('ascset', '0,freq,425')).STATUS[0], { Code: 119, Msg: 'ASC 0 set OK' });
   t.ok(
     d.sim.oracle().boards[0].chips.every((c) => Math.abs(c.freqMHz - 425) < 1),
     'chips at 425 MHz',

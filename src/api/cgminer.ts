@@ -165,7 +165,11 @@ export class CgminerApi implements Component {
     }
     sock.setTimeout(5000, () => sock.destroy());
     let buf = '';
+    let answered = false;
+    // one request per connection, run once: a client that half-closes while a command runs must not run it again
     const finish = async () => {
+      if (answered) return;
+      answered = true;
       sock.removeAllListeners('data');
       const reply = await this.handle(buf, group);
       sock.end(`${reply}\u0000`);
@@ -173,6 +177,7 @@ export class CgminerApi implements Component {
     sock.on('data', (d: Buffer) => {
       buf += d.toString('utf8');
       if (buf.length > MAX_REQUEST) {
+        answered = true;
         sock.removeAllListeners('data');
         sock.end(`${replyJson(msgOnly('E', MSG.INVCMD, 'Invalid command'))}\u0000`);
         return;
@@ -182,7 +187,7 @@ export class CgminerApi implements Component {
       if (buf.includes('\n') || buf.includes('\u0000') || (trimmed.startsWith('{') && isJson(trimmed))) void finish();
     });
     sock.on('end', () => {
-      if (buf.length && !sock.writableEnded) void finish();
+      if (buf.length) void finish();
     });
     sock.on('error', () => {});
   }
