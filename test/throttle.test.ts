@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'smol-toml';
 import t from 'tap';
 import { startDaemon } from './helpers/daemon.js';
 import { until } from './helpers/rig.js';
@@ -45,6 +47,19 @@ t.test(
       chains.every((c) => c.state === 'mining' && c.readings.maxChipC < 60),
       `still mining, hottest ${Math.max(...chains.map((c) => c.readings.maxChipC)).toFixed(1)} °C`,
     );
+
+    // throttling switched off by a reload (SIGHUP's path): the wanted frequency at once; on again: throttled again
+    const setThrottle = (on: boolean) => {
+      const cfg = parse(readFileSync(d.file, 'utf8')) as { thermal: Record<string, unknown> };
+      cfg.thermal.throttle = on;
+      writeFileSync(d.file, stringify(cfg));
+      return d.daemon.reload();
+    };
+    t.ok(setThrottle(false).applied.includes('thermal.throttle'), 'applied live');
+    await until(() => chains.every((c) => c.freqMHz === 400 && c.throttleMHz === undefined), 10_000, 'back at 400 MHz');
+    t.pass('throttling off: both boards at the wanted 400 MHz');
+    setThrottle(true);
+    await until(() => chains.every((c) => c.throttleMHz !== undefined), 20_000, 'throttled again');
 
     // air so hot that even half speed stays above hot_c: the boards stop at half the wanted frequency, no lower
     await d.sim.fault({ kind: 'inlet', celsius: 45 });

@@ -256,11 +256,21 @@ export class ChainController extends EventEmitter implements Component {
   /**
    * Thermal throttling, once a second while mining: chips at hot_c or above step the frequency down by 5 % of the
    * wanted one (not below half of it) every sixth of throttle_hold_s unless the last step already has them cooling;
-   * chips 5 °C under hot_c (or half way to target_c) for throttle_hold_s step it back up. The dangerous cut-off stays the last word.
+   * chips 5 °C under hot_c (or half way to target_c) for throttle_hold_s step it back up. The dangerous cut-off
+   * stays the last word. Throttling switched off (reload) gives the board its wanted frequency back.
    */
   private throttle(): void {
     const t = this.readings.maxChipC;
-    if (!this.thermal.throttle || this.freqBusy || !Number.isFinite(t)) return;
+    if (this.freqBusy) return;
+    if (!this.thermal.throttle) {
+      if (this.throttleMHz === undefined) return;
+      this.throttleMHz = undefined;
+      this.retune(this.wantMHz).catch((err) =>
+        this.log.warn({ err: (err as Error).message }, 'frequency change failed'),
+      );
+      return;
+    }
+    if (!Number.isFinite(t)) return;
     const now = Date.now();
     const holdMs = this.thermal.throttle_hold_s * 1000;
     const step = Math.max(1, Math.round(this.wantMHz * THROTTLE_STEP));
