@@ -237,7 +237,12 @@ export class ChainController extends EventEmitter implements Component {
   async setFrequency(freqMHz: number): Promise<void> {
     if (this.state !== 'mining') throw new Error(`board ${this.index} is ${this.state}`);
     this.wantMHz = freqMHz;
-    await this.retune(Math.min(freqMHz, this.throttleMHz ?? freqMHz));
+    await this.retune(this.ceilingMHz);
+  }
+
+  /** The frequency the board should run at: the wanted one, or the throttled ceiling below it. */
+  private get ceilingMHz(): number {
+    return Math.min(this.wantMHz, this.throttleMHz ?? this.wantMHz);
   }
 
   /** Ramps the chips to `freqMHz` (one ramp at a time) and sets the ticket for the new hash rate. */
@@ -263,11 +268,7 @@ export class ChainController extends EventEmitter implements Component {
     const t = this.readings.maxChipC;
     if (this.freqBusy) return;
     if (!this.thermal.throttle) {
-      if (this.throttleMHz === undefined) return;
-      this.throttleMHz = undefined;
-      this.retune(this.wantMHz).catch((err) =>
-        this.log.warn({ err: (err as Error).message }, 'frequency change failed'),
-      );
+      if (this.throttleMHz !== undefined) this.throttleTo(undefined);
       return;
     }
     if (!Number.isFinite(t)) return;
@@ -302,9 +303,16 @@ export class ChainController extends EventEmitter implements Component {
     if (next === this.freqMHz) return;
     this.lastThrottleMs = now;
     this.tempAtThrottleC = t;
-    this.throttleMHz = next >= this.wantMHz ? undefined : next;
     this.counters.throttleSteps++;
-    this.retune(next).catch((err) => this.log.warn({ err: (err as Error).message }, 'frequency change failed'));
+    this.throttleTo(next >= this.wantMHz ? undefined : next);
+  }
+
+  /** Sets the throttle ceiling (undefined: none) and ramps the chips to it in the background. */
+  private throttleTo(ceilingMHz: number | undefined): void {
+    this.throttleMHz = ceilingMHz;
+    this.retune(this.ceilingMHz).catch((err) =>
+      this.log.warn({ err: (err as Error).message }, 'frequency change failed'),
+    );
   }
 
   /** Brings the board up again from power-on (operator restart). */
@@ -383,7 +391,7 @@ export class ChainController extends EventEmitter implements Component {
       this.hashesPerClock = (hashInfo >>> 16) / 2 ** (hashInfo & 0xff);
       this.chips = e.addresses.map((addr, i) => newChipStats(i, addr));
       // a board throttled before it was cut off or re-initialised comes back at the throttled frequency
-      const target = Math.min(this.wantMHz, this.throttleMHz ?? this.wantMHz);
+      const target = this.ceilingMHz;
       this.freqMHz = await this.link.rampFrequency(e.addresses, 50, target);
       this.ticket = -1;
       this.updateTicket(this.pools.pickJob()?.difficulty);

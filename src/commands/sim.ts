@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MODEL } from '../sim/board/physics.js';
 import { Simulator } from '../sim/board/simulator.js';
 import { intArg, numberArg } from './args.js';
 
@@ -14,12 +15,12 @@ Options:
   --dir DIR          folder for the ptys and the hwmon folder (default: a new temp folder)
   --fans N           controller fans (default 4)
   --control-port P   loopback port of the fault/oracle endpoint (default 0 = any)
-  --thermal-tau S    thermal time constant of chips and boards in seconds (default 20)
+  --thermal-tau S    thermal time constant of chips and boards in seconds (default ${MODEL.thermalTauS})
   --noise RATE       UART byte corruption rate on every board (default 0)
   --broken-chain K   chain 0 broken at chip K          --dead-chip K    chip K of board 0 dead
   --stuck-fan N      fan N does not turn               --supply-sag     board 0's supply sags
   --over-temp        board 0 overheats                 --fans-lost      the fans' hwmon readings vanish
-  --inlet C          inlet air temperature in °C (default 25)
+  --inlet C          inlet air temperature in °C (default ${MODEL.inletC})
 
 Prints one JSON line with the boards' uart/spi paths, the hwmon folder and the control URL, then runs until
 SIGINT/SIGTERM. Control: GET /oracle, GET /oracle/best?board=0&power_w=800, POST /fault {"kind":…}.
@@ -36,7 +37,7 @@ export async function runSim(args: string[]): Promise<number> {
       link: { type: 'string', default: 'pty' },
       dir: { type: 'string' },
       fans: { type: 'string', default: '4' },
-      'thermal-tau': { type: 'string', default: '20' },
+      'thermal-tau': { type: 'string' },
       'control-port': { type: 'string', default: '0' },
       noise: { type: 'string' },
       'broken-chain': { type: 'string' },
@@ -68,7 +69,8 @@ export async function runSim(args: string[]): Promise<number> {
       dir: values.dir ?? mkdtempSync(join(tmpdir(), 'asicd-sim-')),
       fans: intArg('fans', values.fans, 0, 8),
       controlPort: intArg('control-port', values['control-port'], 0, 65535),
-      thermalTauS: numberArg('thermal-tau', values['thermal-tau'], 0.5, 600),
+      thermalTauS:
+        values['thermal-tau'] === undefined ? undefined : numberArg('thermal-tau', values['thermal-tau'], 0.5, 600),
     });
   } catch (err) {
     process.stderr.write(`asicd sim: ${(err as Error).message}\n`);

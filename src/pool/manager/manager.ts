@@ -248,7 +248,7 @@ export class PoolManager extends EventEmitter implements Component {
   /** The job a chain should work on next (load balance and balance pick per call). */
   pickJob(): Job | undefined {
     if (this.strategy === 'load-balance') {
-      const candidates = this.pools.filter((x) => usable(x) && x.client.currentJob && x.config.quota > 0);
+      const candidates = this.pools.filter((x) => usable(x) && x.client.currentJob);
       // a pool that comes back, or a new quota, starts everyone level: no pool catches up on time it was away
       const key = candidates.map((p) => `${p.id}:${p.config.quota}`).join(',');
       if (key !== this.lbKey) {

@@ -79,7 +79,7 @@ export function steadyChipTempC(
   boardW: number,
   chipW: number,
   air: number,
-  inletC: number = MODEL.inletC,
+  inletC: number,
 ): number {
   const rise = (boardW * MODEL.boardRth) / (0.15 + air);
   const position = 0.6 + (0.4 * i) / Math.max(1, n - 1); // the outlet end runs hotter
