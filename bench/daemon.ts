@@ -28,9 +28,25 @@ export function spawnDaemon(
     extra: { log: { level: 'warn', stats_interval_s: 0 }, ...extra },
   });
   writeFileSync(file, stringify(config));
-  return spawn(process.execPath, [join(root, 'bin/asicd.js'), 'run', '--config', file], {
+  return spawn(process.execPath, [...unitNodeFlags(), join(root, 'bin/asicd.js'), 'run', '--config', file], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...unitEnvironment() },
   });
+}
+
+/** The unit's Environment= settings (the allocator's among them), so benches run the daemon as systemd does. */
+export function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(join(root, 'systemd/asicd.service'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=(\S+?)=(\S*)$/gm)) env[m[1]] = m[2];
+  return env;
+}
+
+/** The V8 flags of the systemd unit's ExecStart, so benches measure the daemon as it runs on a controller. */
+export function unitNodeFlags(): string[] {
+  const unit = readFileSync(join(root, 'systemd/asicd.service'), 'utf8');
+  const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)?.[1] ?? '';
+  return exec.split(/\s+/).filter((a) => a.startsWith('--max-'));
 }
 
 export async function stopChild(p: ChildProcess): Promise<void> {

@@ -1,4 +1,27 @@
 // Shared by the benchmarks: run a body repeatedly for a time budget, report operations per second, median of runs.
+import { randomBytes } from 'node:crypto';
+import type { Job } from '../src/pool/work/work.js';
+
+/** A mainnet-shaped job of random content: 13 merkle branches, an 8-byte extranonce2, the usual version mask. */
+export function benchJob(versionMask = 0x1fffe000): Job {
+  return {
+    poolId: 0,
+    jobId: '1',
+    prevHashHex: randomBytes(32).toString('hex'),
+    coinb1: randomBytes(100),
+    coinb2: randomBytes(160),
+    merkleBranch: Array.from({ length: 13 }, () => randomBytes(32)),
+    version: 0x20000000,
+    nbits: 0x1705ae3a,
+    ntime: 0x647025b5,
+    cleanJobs: false,
+    extranonce1: randomBytes(4),
+    extranonce2Size: 8,
+    difficulty: 65536,
+    versionMask,
+    receivedAtMs: 0,
+  };
+}
 
 export function opsPerSecond(body: (n: number) => void, ms = 400): number {
   // warm up so the JIT has settled before timing

@@ -4,25 +4,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sha256d } from '../src/pool/work/hash.js';
 import { difficultyOfHash, meetsTarget } from '../src/pool/work/target.js';
 import { buildHeader, encodeExtranonce2, type Job, makeWork } from '../src/pool/work/work.js';
-import { fmt, median, opsPerSecond, runs } from './lib.js';
+import { benchJob, fmt, median, opsPerSecond, runs } from './lib.js';
 
-const job: Job = {
-  poolId: 'bench',
-  jobId: '1',
-  prevHashHex: randomBytes(32).toString('hex'),
-  coinb1: randomBytes(100),
-  coinb2: randomBytes(160),
-  merkleBranch: Array.from({ length: 13 }, () => randomBytes(32)),
-  version: 0x20000000,
-  nbits: 0x1705ae3a,
-  ntime: 0x647025b5,
-  cleanJobs: false,
-  extranonce1: randomBytes(4),
-  extranonce2Size: 8,
-  difficulty: 65536,
-  versionMask: 0x1fffe000,
-  receivedAtMs: 0,
-};
+const job: Job = benchJob();
 const block64 = randomBytes(64);
 const work = makeWork(job, encodeExtranonce2(1, 8));
 

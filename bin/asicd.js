@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-// Runs the built daemon; `npm run build` makes dist/.
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-old-space-size=96 --max-semi-space-size=2
+// Runs the built daemon; `npm run build` makes dist/. The V8 flags and the malloc arena limit size it for a 256 MB
+// controller (as in the systemd unit): run as ./bin/asicd.js or through the npm bin link; `node bin/asicd.js`
+// leaves them to the caller.
 import('../dist/cli.js').then((m) => m.main(process.argv.slice(2))).then(
   (code) => {
     if (typeof code === 'number') process.exitCode = code;

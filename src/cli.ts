@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
+import { checkConfigFile } from './config/check.js';
 import { configurationMarkdown, defaultToml } from './config/document.js';
-import { ConfigError, loadConfigFile } from './config/load.js';
+import { ConfigError } from './config/load.js';
 import { VERSION } from './version.js';
 
 const HELP = `asicd ${VERSION} — firmware daemon for Maijie L7 hash boards
 
 Usage:
-  asicd run [--config FILE] [--pretty]   run the daemon (default config /etc/asicd/asicd.toml)
-  asicd demo                             simulator + test pool + daemon on loopback, mining
+  asicd run [--config FILE] [--pretty]   run the daemon (default config /etc/asicd/asicd.toml; asicd run --help)
+  asicd demo [options]                   simulator + test pool + daemon on loopback, mining (asicd demo --help)
   asicd sim [options]                    run the hash-board simulator (asicd sim --help)
   asicd pool [options]                   run the Stratum v1 test pool (asicd pool --help)
   asicd config check FILE                validate FILE and print every problem (exit 1 on errors)
@@ -20,13 +21,31 @@ Exit codes: 0 ok, 1 failure or crash, 2 bad configuration or a board held by ano
 
 type Handler = (args: string[]) => Promise<number>;
 
+const RUN_HELP = `asicd run — the daemon
+
+Options:
+  -c, --config FILE   configuration file (default /etc/asicd/asicd.toml; asicd config defaults prints one)
+  --pretty            human-readable logs instead of JSON lines (default when stdout is a terminal)
+
+Runs until SIGTERM/SIGINT (boards powered off first); SIGHUP re-reads the config.
+Exit codes: 0 clean stop, 1 failure or crash, 2 bad configuration or boards held by another daemon.
+`;
+
 const commands: Record<string, Handler> = {
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: { config: { type: 'string', short: 'c' }, pretty: { type: 'boolean' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        pretty: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     });
+    if (values.help) {
+      process.stdout.write(RUN_HELP);
+      return 0;
+    }
     const { runDaemon } = await import('./commands/run.js');
     const { buildComponents } = await import('./components.js');
     return runDaemon({
@@ -51,7 +70,8 @@ const commands: Record<string, Handler> = {
         return 2;
       }
       try {
-        loadConfigFile(file);
+        const { warnings } = checkConfigFile(file);
+        for (const w of warnings) process.stderr.write(`${file}: warning: ${w}\n`);
         process.stdout.write(`${file}: ok\n`);
         return 0;
       } catch (err) {

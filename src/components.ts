@@ -8,7 +8,7 @@ import type { Logger } from './util/log.js';
 
 /** The daemon's component tree, in start order (stopped in reverse: APIs first, boards off, then fans). */
 export function buildComponents(config: Config, log: Logger, ctx: FactoryContext): Component[] {
-  const miner = new Miner(config, ctx.configFile, log);
+  const miner = new Miner(config, ctx.configFile, log, ctx.store);
   const out: Component[] = [
     ...miner.components(),
     new StatsReporter(miner, config.log.stats_interval_s, log.child({ component: 'stats' })),

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { changedKeys } from './config/diff.js';
-import { loadConfigFile } from './config/load.js';
-import type { Config } from './config/schema.js';
+import { type Config, secretValues } from './config/schema.js';
+import { type ApplyResult, ConfigStore } from './config/store.js';
 import { sweepTempFiles } from './util/atomic-file.js';
 import { type Component, Supervisor } from './util/lifecycle.js';
 import { LockSet } from './util/lock.js';
@@ -18,13 +17,14 @@ function isReloadable(c: unknown): c is Reloadable {
 }
 
 export function registerConfigSecrets(config: Config): void {
-  for (const p of config.pools) registerSecret(p.password);
+  for (const s of secretValues(config)) registerSecret(s);
 }
 
 export interface FactoryContext {
   configFile: string | undefined;
-  /** Applies a validated config live; returns what took effect and what needs a restart. */
-  applyConfig: (next: Config) => { applied: string[]; needRestart: string[] };
+  /** The one owner of the configuration: every change goes through it, and only it writes the file. */
+  store: ConfigStore;
+  /** What runs now (the store's running config). */
   currentConfig: () => Config;
 }
 
@@ -37,15 +37,22 @@ export class Daemon {
   private readonly supervisor: Supervisor;
   private readonly locks: LockSet;
   private components: Component[] = [];
+  readonly store: ConfigStore;
 
   constructor(
-    private config: Config,
+    config: Config | ConfigStore,
     private readonly configFile: string | undefined,
     private readonly log: Logger,
     private readonly factory: ComponentFactory,
   ) {
+    this.store = config instanceof ConfigStore ? config : new ConfigStore({ document: config, file: configFile });
+    this.store.attach((next, changed) => this.apply(next, changed));
     this.supervisor = new Supervisor(log.child({ component: 'daemon' }));
-    this.locks = new LockSet(config.daemon.lock_dir);
+    this.locks = new LockSet(this.config.daemon.lock_dir);
+  }
+
+  private get config(): Config {
+    return this.store.running;
   }
 
   get running(): readonly Component[] {
@@ -53,7 +60,7 @@ export class Daemon {
   }
 
   get currentConfig(): Config {
-    return this.config;
+    return this.store.running;
   }
 
   async start(): Promise<void> {
@@ -63,13 +70,13 @@ export class Daemon {
       .reduce((n, f) => n + sweepTempFiles(f), 0);
     if (swept) this.log.info({ swept }, 'removed temp files left by an interrupted save');
     for (const ch of this.config.chains.filter((c) => c.enabled)) {
-      this.locks.acquire(ch.uart);
-      this.locks.acquire(ch.spi);
+      await this.locks.acquire(ch.uart);
+      await this.locks.acquire(ch.spi);
     }
     this.components = this.factory(this.config, this.log, {
       configFile: this.configFile,
-      applyConfig: (next) => this.apply(next),
-      currentConfig: () => this.config,
+      store: this.store,
+      currentConfig: () => this.store.running,
     });
     await this.supervisor.start(this.components);
   }
@@ -80,15 +87,13 @@ export class Daemon {
   }
 
   /** SIGHUP: re-read the file, apply what can change live, say what needs a restart. A bad file changes nothing. */
-  reload(): { applied: string[]; needRestart: string[] } {
-    if (!this.configFile) return { applied: [], needRestart: [] };
-    return this.apply(loadConfigFile(this.configFile));
+  reload(): ApplyResult {
+    return this.store.reload();
   }
 
-  /** Applies a validated config to the running components (SIGHUP, API config edits). */
-  apply(next: Config): { applied: string[]; needRestart: string[] } {
+  /** Applies a validated config to the running components; the store calls it for every change it takes. */
+  private apply(next: Config, changed: string[]): ApplyResult {
     registerConfigSecrets(next);
-    const changed = changedKeys(this.config, next);
     const applied = new Set<string>();
     if (changed.includes('log.level')) {
       this.log.level = next.log.level;
@@ -97,7 +102,6 @@ export class Daemon {
     for (const c of this.components) {
       if (isReloadable(c)) for (const k of c.reload(next, changed)) applied.add(k);
     }
-    this.config = next;
     const needRestart = changed.filter((k) => !applied.has(k));
     return { applied: [...applied], needRestart };
   }

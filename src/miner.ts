@@ -1,13 +1,36 @@
-import { stringify } from 'smol-toml';
 import { ChainController } from './chain/controller.js';
 import { FanController } from './chain/fans.js';
+import { Tuner } from './chain/tuner/tuner.js';
 import type { Config, PoolConfig } from './config/schema.js';
+import { ConfigStore } from './config/store.js';
+import { findPll } from './device/maijie-l7/pll.js';
+import { RATINGS } from './device/maijie-l7/ratings.js';
+import { AlertEngine } from './monitor/alerts/engine.js';
+import { readAlertInputs } from './monitor/alerts/inputs.js';
+import { FanHealth } from './monitor/fan-health.js';
+import { HistoryRecorder } from './monitor/history-recorder.js';
+import { Supervisor } from './monitor/supervisor.js';
+import { MqttBridge } from './mqtt/bridge.js';
+import { Notifier } from './notify/notifier.js';
 import { PoolManager, type ShareTotals } from './pool/manager/manager.js';
 import type { Share } from './pool/work/work.js';
-import { writeFileAtomic } from './util/atomic-file.js';
 import type { Component } from './util/lifecycle.js';
 import type { Logger } from './util/log.js';
 import { VERSION } from './version.js';
+
+/** The share counters cgminer's `zero all` resets (of boards and pools); the rest (link, safety) stays. */
+const SHARE_COUNTERS = new Set([
+  'accepted',
+  'rejected',
+  'stale',
+  'lost',
+  'acceptedDifficulty',
+  'rejectedDifficulty',
+  'staleDifficulty',
+  'bestShare',
+  'hwErrors',
+  'lastShareDifficulty',
+]);
 
 export interface Summary extends ShareTotals {
   version: string;
@@ -31,13 +54,23 @@ export class Miner {
   readonly pools: PoolManager;
   readonly chains: ChainController[];
   readonly fans: FanController;
+  readonly alerts: AlertEngine;
+  readonly notifier: Notifier;
+  readonly mqtt: MqttBridge | undefined;
+  readonly supervisor: Supervisor;
+  readonly tuner: Tuner;
+  readonly history: HistoryRecorder;
   readonly startedMs = Date.now();
+  /** The config's one owner; runtime changes (pool operations, ascset) are saved through it. */
+  readonly store: ConfigStore;
 
   constructor(
-    public config: Config,
+    config: Config,
     readonly configFile: string | undefined,
     readonly log: Logger,
+    store?: ConfigStore,
   ) {
+    this.store = store ?? new ConfigStore({ document: config, file: configFile });
     this.pools = new PoolManager(config.pool, config.pools, log.child({ component: 'pool' }), (pools, strategy) =>
       this.persistPools(pools, strategy),
     );
@@ -46,15 +79,35 @@ export class Miner {
       (c, i) =>
         new ChainController(i, c, enabled.length, config.thermal, this.pools, log, config.tuning.nonces_per_chip_s),
     );
-    this.fans = new FanController(config.fans, config.thermal, this.chains, log.child({ component: 'fans' }));
-    if (config.tuning.mode !== 'off') {
-      log.warn(
-        { mode: config.tuning.mode },
-        'auto-tuning is not implemented yet; boards run at their configured frequency and voltage',
-      );
-    }
+    const fanHealth = new FanHealth(config.fans, log.child({ component: 'fans' }));
+    this.fans = new FanController(
+      config.fans,
+      config.thermal,
+      this.chains,
+      fanHealth,
+      log.child({ component: 'fans' }),
+    );
+    this.supervisor = new Supervisor(this.chains, fanHealth, config.thermal, log.child({ component: 'supervisor' }));
+    this.pools.setHashrateSource(() => this.chains.reduce((a, c) => a + c.idealHashrateHs, 0));
+    // no usable pool: boards idle powered off, and start at once when a pool returns
+    this.pools.on('work', (available: boolean) => this.setNoWork(!available));
+    this.history = new HistoryRecorder(
+      this,
+      config.history,
+      config.daemon.state_dir,
+      log.child({ component: 'history' }),
+    );
+    this.alerts = new AlertEngine(
+      config.alerts,
+      config.daemon.state_dir,
+      () => readAlertInputs(this),
+      log.child({ component: 'alerts' }),
+    );
+    this.notifier = new Notifier(config.notify, this.alerts, log.child({ component: 'notify' }));
+    this.mqtt = config.mqtt.enabled ? new MqttBridge(config.mqtt, this, log.child({ component: 'mqtt' })) : undefined;
+    this.tuner = new Tuner(this.chains, config, log.child({ component: 'tuner' }));
     // per-board share results (the pool manager owns the per-pool ones)
-    this.pools.on('share', (share: Share, r: { accepted: boolean }) => {
+    this.pools.on('share', (share: Share, r: { accepted: boolean; lost?: boolean }) => {
       const c = share.board === undefined ? undefined : this.chains[share.board];
       if (!c) return;
       const k = c.counters;
@@ -64,31 +117,161 @@ export class Miner {
         k.lastShareMs = Date.now();
         k.lastSharePool = Number(share.poolId);
         k.lastShareDifficulty = share.targetDifficulty;
-      } else {
+      } else if (!r.lost) {
+        // a share the pool never answered (lost) is not the device's reject: cgminer counts it apart
         k.rejected++;
         k.rejectedDifficulty += share.targetDifficulty;
       }
     });
   }
 
-  /** Start order: fans first (cooling before heat), pools, then the boards. */
-  components(): Component[] {
-    return [this.fans, this.pools, ...this.chains];
+  /** What runs now. */
+  get config(): Config {
+    return this.store.running;
   }
 
-  /** Saves runtime pool changes back to the config file, atomically. */
+  /**
+   * Start order: fans first (cooling before heat), the safety supervisor, the history (so that it stops after pools
+   * and boards and keeps their last counts), pools, then the boards; last the config sync (no start work).
+   */
+  components(): Component[] {
+    const sync: Component & { reload: Miner['reload'] } = {
+      name: 'miner-config',
+      start: async () => {},
+      stop: async () => {},
+      reload: (next, changed) => this.reload(next, changed),
+    };
+    const history = this.config.history.enabled ? [this.history] : [];
+    // alerts and their outlets observe the rest, so they start after it and stop before it
+    const observers = [this.alerts, this.notifier, ...(this.mqtt ? [this.mqtt] : [])];
+    return [this.fans, this.supervisor, ...history, this.pools, ...this.chains, this.tuner, sync, ...observers];
+  }
+
+  /** Saves runtime pool changes through the config store (which writes the file atomically). */
   private persistPools(pools: PoolConfig[], strategy: Config['pool']): void {
-    this.config = { ...this.config, pools, pool: strategy };
-    if (!this.configFile) return;
     try {
-      writeFileAtomic(
-        this.configFile,
-        `# written by asicd ${VERSION} after a runtime pool change\n${stringify(this.config)}\n`,
-        0o600,
-      );
+      this.store.record('pool change', (c) => ({ ...(c as Config), pools, pool: strategy }));
     } catch (err) {
       this.log.error({ err: (err as Error).message, file: this.configFile }, 'could not save the pool change');
     }
+  }
+
+  /** cgminer's zero: share counters (or only the best shares) of every board and pool back to 0. */
+  zeroStats(what: 'all' | 'bestshare'): void {
+    const zero = (o: object) => {
+      const rec = o as Record<string, unknown>;
+      for (const k of Object.keys(rec))
+        if (typeof rec[k] === 'number' && (what === 'all' ? SHARE_COUNTERS.has(k) : k === 'bestShare')) rec[k] = 0;
+    };
+    for (const c of this.chains) zero(c.counters);
+    for (const p of this.pools.pools) zero(p.stats);
+    this.cached = undefined;
+  }
+
+  /** The rated frequency range of the boards, as text (`50-800`). */
+  frequencyRange(): string {
+    return `${RATINGS.freqMinMHz}-${RATINGS.freqMaxMHz}`;
+  }
+
+  /** Why a board cannot run at this frequency, or undefined when it can (the chain's rating decides). */
+  frequencyProblem(freqMHz: number): string | undefined {
+    if (!Number.isFinite(freqMHz) || freqMHz < RATINGS.freqMinMHz || freqMHz > RATINGS.freqMaxMHz)
+      return `freq must be ${this.frequencyRange()}`;
+    return undefined;
+  }
+
+  /** The frequency a board would really run at for a wanted one (the nearest the PLL makes). */
+  nearestFrequencyMHz(freqMHz: number): number {
+    return findPll(freqMHz).freqMHz;
+  }
+
+  /** Sets a board's frequency and saves it as that chain's frequency_mhz. */
+  async setBoardFrequency(board: number, freqMHz: number): Promise<void> {
+    const c = this.chains[board];
+    if (!c) throw new Error(`no board ${board}`);
+    const f = this.nearestFrequencyMHz(freqMHz);
+    await c.setFrequency(f);
+    this.store.record('ascset', (cfg) => {
+      const next = cfg as Config;
+      const i = next.chains.findIndex((x) => x.uart === c.config.uart);
+      if (i >= 0) next.chains[i] = { ...next.chains[i], frequency_mhz: f };
+      return next;
+    });
+  }
+
+  /**
+   * A config change (SIGHUP, REST): the pool list is brought in line live (pools added, removed, or changed
+   * in place); a chain whose only change is its frequency is retuned. Everything else waits for a restart.
+   */
+  reload(next: Config, changed: string[]): string[] {
+    const taken: string[] = [];
+    if (changed.includes('pools')) {
+      this.syncPools(next.pools);
+      taken.push('pools');
+    }
+    if (changed.includes('chains')) {
+      const prev = this.chains.map((c) => c.config);
+      const onlyFreq =
+        next.chains.filter((c) => c.enabled).length === prev.length &&
+        next.chains
+          .filter((c) => c.enabled)
+          .every(
+            (c, i) => JSON.stringify({ ...c, frequency_mhz: 0 }) === JSON.stringify({ ...prev[i], frequency_mhz: 0 }),
+          );
+      if (onlyFreq) {
+        next.chains
+          .filter((c) => c.enabled)
+          .forEach((c, i) => {
+            const ch = this.chains[i];
+            if (ch.wantMHz !== findPll(c.frequency_mhz).freqMHz && ch.state === 'mining')
+              void ch
+                .setFrequency(findPll(c.frequency_mhz).freqMHz)
+                .catch((err: Error) =>
+                  this.log.warn({ board: i, err: err.message }, 'frequency change from the config failed'),
+                );
+          });
+        taken.push('chains');
+      }
+    }
+    // tuning goals apply live (every board starts over, from a matching profile); nonces_per_chip_s at a restart
+    const tuning = changed.filter((k) => k.startsWith('tuning.') && k !== 'tuning.nonces_per_chip_s');
+    if (tuning.length) {
+      this.tuner.reconfigure(next.tuning, next.thermal);
+      taken.push(...tuning);
+    } else if (changed.some((k) => k.startsWith('thermal.'))) this.tuner.setThermal(next.thermal);
+    return taken;
+  }
+
+  /** Pools matched by position: the same connection settings are updated in place, others replaced. */
+  private syncPools(want: PoolConfig[]): void {
+    const have = [...this.pools.pools];
+    const conn = (p: PoolConfig) =>
+      JSON.stringify([
+        p.url,
+        p.user,
+        p.password,
+        p.tls_ca_file,
+        p.tls_insecure,
+        p.suggest_difficulty,
+        p.extranonce_subscribe,
+      ]);
+    const replace: number[] = [];
+    want.forEach((w, i) => {
+      const e = have[i];
+      if (!e || conn(e.config) !== conn(w)) {
+        this.pools.add(w);
+        if (e) replace.push(e.id);
+        return;
+      }
+      if (e.config.priority !== w.priority) this.pools.setPriority(e.id, w.priority);
+      if (e.config.quota !== w.quota) this.pools.setQuota(e.id, w.quota);
+      if (e.config.enabled !== w.enabled) w.enabled ? this.pools.enable(e.id) : this.pools.disable(e.id);
+    });
+    for (const e of have.slice(want.length)) replace.push(e.id);
+    for (const id of replace)
+      void this.pools
+        .remove(id)
+        .catch((err: Error) => this.log.warn({ pool: id, err: err.message }, 'pool not removed'));
   }
 
   paused = false;
@@ -104,9 +287,20 @@ export class Miner {
     await Promise.all(this.chains.map((c) => c.resume()));
   }
 
+  noWork = false;
+
+  /**
+   * No usable pool (on) or one back (off): boards idle powered off, and start at once when work returns. Composes
+   * with pause and safety holds: a board runs only when none holds it.
+   */
+  setNoWork(on: boolean): void {
+    this.noWork = on;
+    for (const c of this.chains) c.setNoWork(on);
+  }
+
   /** Restarts mining: every board brought up again, every pool reconnected. */
   async restart(): Promise<void> {
-    for (const p of this.pools.pools) if (p.started) p.client.restart('restart requested');
+    this.pools.restartConnections('restart requested');
     await Promise.all(this.chains.map((c) => c.restart()));
   }
 

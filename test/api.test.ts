@@ -95,7 +95,7 @@ t.test('hostile input: clear errors, nothing changed', async (t) => {
   // rate limiting above was per address; the admin token still works since it is valid
   const cases: [string, string, unknown, number, RegExp][] = [
     ['POST', '/api/v1/pools', { url: 'http://x', user: 'u' }, 400, /url/],
-    ['POST', '/api/v1/pools', { url: 'stratum+tcp://a:1', user: 'u', evil: 1 }, 400, /additional/],
+    ['POST', '/api/v1/pools', { url: 'stratum+tcp://a:1', user: 'u', evil: 1 }, 400, /unknown field/],
     ['POST', '/api/v1/pools', { url: 'stratum+tcp://a:1', user: 7 }, 400, /user/],
     ['POST', '/api/v1/pools', '{"url": ', 400, /JSON|Unexpected/i],
     ['PATCH', '/api/v1/pools/0', {}, 400, /fewer than 1|minProperties/],
@@ -165,6 +165,7 @@ t.test('config: read redacted; a validated patch is saved atomically and applied
 t.test('pause powers the boards off, resume brings them back; locate blinks the LED', async (t) => {
   const h = auth(adminToken);
   t.equal((await http('POST', '/api/v1/mining/pause', undefined, h)).status, 200);
+  await until(() => d.sim.oracle().boards.every((b) => !b.power), 10_000, 'boards off');
   t.ok(
     d.sim.oracle().boards.every((b) => !b.power),
     'boards off',
@@ -189,7 +190,7 @@ t.test('logs and OpenAPI', async (t) => {
 });
 
 t.test('WebSocket: topics, 1 Hz summary, bad messages, slow clients dropped', async (t) => {
-  const ws = new WebSocket(`${d.base.replace('http', 'ws')}/api/v1/ws?token=${adminToken}`);
+  const ws = new WebSocket(`${d.base.replace('http', 'ws')}/api/v1/ws`, ['asicd', `asicd.bearer.${adminToken}`]);
   await new Promise((r) => ws.once('open', r));
   const got: { topic?: string; error?: string }[] = [];
   ws.on('message', (m) => got.push(JSON.parse(String(m))));
@@ -200,18 +201,20 @@ t.test('WebSocket: topics, 1 Hz summary, bad messages, slow clients dropped', as
   t.ok(got.filter((m) => m.error).length >= 2, 'bad messages answered with an error');
   const summaries = got.filter((m) => m.topic === 'summary').length;
   t.ok(summaries >= 2 && summaries <= 4, `${summaries} summaries in 2.6 s at 1 Hz`);
+  // shares come when the chips find them: on a busy machine that may take longer than the summary window
+  await until(() => got.some((m) => m.topic === 'shares'), 30_000, 'a share event');
   t.ok(
     got.some((m) => m.topic === 'shares'),
     'share events',
   );
   ws.close();
-  const denied = new WebSocket(`${d.base.replace('http', 'ws')}/api/v1/ws?token=asicd_wrong`);
+  const denied = new WebSocket(`${d.base.replace('http', 'ws')}/api/v1/ws`, ['asicd', 'asicd.bearer.asicd_wrong']);
   const code = await new Promise<number>((r) =>
     denied.once('unexpected-response', (_req, res) => r(res.statusCode ?? 0)),
   );
   t.equal(code, 401, 'same authentication as REST');
   // a client that stops reading while log lines pour in is dropped
-  const slow = new WebSocket(`${d.base.replace('http', 'ws')}/api/v1/ws?token=${adminToken}`);
+  const slow = new WebSocket(`${d.base.replace('http', 'ws')}/api/v1/ws`, ['asicd', `asicd.bearer.${adminToken}`]);
   await new Promise((r) => slow.once('open', r));
   slow.send(JSON.stringify({ subscribe: ['logs'] }));
   await new Promise((r) => setTimeout(r, 200));

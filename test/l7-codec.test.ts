@@ -18,11 +18,11 @@ import { encodeMcuRequest, encodeMcuResponse, McuFrameParser } from '../src/devi
 import { type Command, CommandParser, ResponseParser } from '../src/device/maijie-l7/parser.js';
 import { decodePll, encodePll, findPll, rampSteps, ticketZeros } from '../src/device/maijie-l7/pll.js';
 import { REG } from '../src/device/maijie-l7/registers.js';
-import { SHARED } from './helpers/proc.js';
+import { FIXTURES } from './helpers/proc.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const contract = readFileSync(join(SHARED, 'hardware/maijie-l7.md'), 'utf8');
-const vectors = JSON.parse(readFileSync(join(SHARED, 'vectors/mining.json'), 'utf8')) as {
+const contract = readFileSync(join(FIXTURES, 'hardware/maijie-l7-excerpt.md'), 'utf8');
+const vectors = JSON.parse(readFileSync(join(FIXTURES, 'vectors/mining.json'), 'utf8')) as {
   crc: { crc5_frames: string[]; crc16_ccitt_false_check: string; crc8_smbus_check: string };
 };
 

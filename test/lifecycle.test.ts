@@ -13,6 +13,8 @@ function configFile(extra = ''): string {
   writeFileSync(
     f,
     `[log]\nlevel = "trace"\n[daemon]\nstate_dir = "${dir}/state"\nlock_dir = "${dir}/lock"\n` +
+      // no fans on the test machine: a missing hwmon folder is a configuration error
+      '[fans]\ncount = 0\nmin_working = 0\n' +
       `[[pools]]\nurl = "stratum+tcp://127.0.0.1:3333"\nuser = "w"\npassword = "${PASSWORD}"\n${extra}`,
   );
   return f;

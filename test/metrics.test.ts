@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { startDaemon } from './helpers/daemon.js';
-import { ROOT } from './helpers/proc.js';
+import { ROOT, requireTool } from './helpers/proc.js';
 import { until } from './helpers/rig.js';
 
+requireTool('promtool', 'prometheus');
 const d = await startDaemon();
 t.teardown(() => d.stop());
 await until(

@@ -117,7 +117,8 @@ t.test('load balance with quotas 3:1: pool-side accepted difficulty 3:1 within 1
   const rig = await startRig({
     boards: 2,
     pools: [{ difficulty: diff }, { difficulty: diff }],
-    pool: { strategy: 'load-balance' },
+    // ~400 shares a second at this difficulty: above the default floor's 100
+    pool: { strategy: 'load-balance', max_shares_per_s: 1000 },
     poolEntries: [{ quota: 3 }, { quota: 1 }],
   });
   const [p0, p1] = rig.pools;

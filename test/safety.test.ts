@@ -47,10 +47,9 @@ t.test('one fan down: the other runs at full speed and mining goes on; every fan
   await d.sim.fault({ kind: 'stuck-fan', fan: 2 });
   await until(() => chains.every((c) => c.state === 'cooling'), 30_000, 'boards cut off');
   t.ok(chains.every((c) => /every fan has failed/.test(c.stateReason)));
-  t.ok(
-    d.sim.oracle().boards.every((b) => !b.power),
-    'every board powered off',
-  );
+  // `cooling` is set first so no bring-up can power a board on; the power-off follows within the supervisor's tick
+  await until(() => d.sim.oracle().boards.every((b) => !b.power), 3000, 'every board powered off (oracle)');
+  t.pass('every board powered off');
   await d.sim.fault({ kind: 'stuck-fan', fan: 1, on: false });
   await d.sim.fault({ kind: 'stuck-fan', fan: 2, on: false });
   await until(() => chains.every((c) => c.state === 'mining'), 30_000, 'boards back');
@@ -74,11 +73,9 @@ t.test(
     await until(() => chains.every((c) => c.state === 'mining'), 30_000, 'boards back with both fans');
     await d.sim.fault({ kind: 'fans-lost' });
     await until(() => chains.every((c) => c.state === 'cooling'), 30_000, 'boards cut off with the fans unreadable');
-    t.match(chains[0].stateReason, /fans unreadable for 10 s/);
-    t.ok(
-      d.sim.oracle().boards.every((b) => !b.power),
-      'every board powered off',
-    );
+    t.match(chains[0].stateReason, /fans unreadable for 2 s/);
+    await until(() => d.sim.oracle().boards.every((b) => !b.power), 3000, 'every board powered off (oracle)');
+    t.pass('every board powered off');
     await d.sim.fault({ kind: 'fans-lost', on: false });
     await until(() => chains.every((c) => c.state === 'mining'), 30_000, 'boards back once the fans read again');
     t.pass('boards mining again');

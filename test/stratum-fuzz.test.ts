@@ -144,7 +144,7 @@ t.test('a client fed hostile lines stays up and counts them', async (t) => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { log } = memoryLogger('fatal');
   const c = new StratumClient({
-    poolId: 'f',
+    poolId: 0,
     url: `stratum+tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     user: 'u',
     password: 'x',
@@ -155,6 +155,10 @@ t.test('a client fed hostile lines stays up and counts them', async (t) => {
     silenceTimeoutMs: 5000,
     notifyTimeoutMs: 5000,
     log,
+  });
+  t.teardown(() => {
+    server.close();
+    return c.stop();
   });
   c.start();
   const end = Date.now() + 5000;
@@ -170,6 +174,7 @@ t.test('a client fed hostile lines stays up and counts them', async (t) => {
 t.test('the test pool fed hostile lines stays up and still accepts real shares', async (t) => {
   const pool = new TestPool({ difficulty: 0.00003 });
   await pool.start();
+  t.teardown(() => pool.stop());
   const lines = fc.sample(hostileLine, { numRuns: 500, seed: 7 });
   for (let k = 0; k < 4; k++) {
     const sock = net.connect(pool.port, '127.0.0.1');
@@ -187,17 +192,22 @@ t.test('the test pool fed hostile lines stays up and still accepts real shares',
   t.ok(pool.counters.oversizedLines >= 1, 'oversized line cut');
   const { log } = memoryLogger('fatal');
   const c = new StratumClient({
-    poolId: 'p',
+    poolId: 0,
     url: pool.url,
     user: 'good',
     password: 'x',
     userAgent: 'fuzz',
     versionRolling: true,
     versionMask: 0x1fffe000,
-    requestTimeoutMs: 2000,
-    silenceTimeoutMs: 5000,
+    // generous: the CPU miner below blocks the loop, and on a busy machine for seconds
+    requestTimeoutMs: 10000,
+    silenceTimeoutMs: 30000,
     notifyTimeoutMs: 5000,
     log,
+  });
+  t.teardown(async () => {
+    await c.stop();
+    await pool.stop();
   });
   const jobP = once(c, 'job');
   c.start();
@@ -205,13 +215,12 @@ t.test('the test pool fed hostile lines stays up and still accepts real shares',
   const share = cpuMine(job, 1);
   if (!share) throw new Error('no share');
   t.ok((await c.submit(share)).accepted, 'pool still judges real shares');
-  await c.stop();
-  await pool.stop();
 });
 
 t.test('the test pool refuses suggested difficulties 0, negative, NaN-like and huge, and counts them', async (t) => {
   const pool = new TestPool({ difficulty: 1 });
   await pool.start();
+  t.teardown(() => pool.stop());
   const sock = net.connect(pool.port, '127.0.0.1');
   await once(sock, 'connect');
   const replies: { id: number; error: unknown }[] = [];

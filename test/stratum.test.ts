@@ -10,30 +10,33 @@ import type { Job } from '../src/pool/work/work.js';
 import { TestPool } from '../src/sim/pool/server.js';
 import { cpuMine } from './helpers/cpuminer.js';
 import { memoryLogger } from './helpers/log.js';
-import { tempDir } from './helpers/proc.js';
+import { atFileEnd, tempDir } from './helpers/proc.js';
 
 function client(url: string, over: Partial<StratumOptions> = {}) {
   const { log, lines } = memoryLogger();
   const c = new StratumClient({
-    poolId: 'p0',
+    poolId: 0,
     url,
     user: 'worker1',
     password: 'x',
     userAgent: 'asicd/test',
     versionRolling: true,
     versionMask: 0x1fffe000,
-    requestTimeoutMs: 2000,
-    silenceTimeoutMs: 5000,
+    // generous: the CPU miner below blocks the loop, and a shared machine can make it slow
+    requestTimeoutMs: 5000,
+    silenceTimeoutMs: 20000,
     notifyTimeoutMs: 2000,
     backoffInitialMs: 50,
     backoffMaxMs: 400,
     log,
     ...over,
   });
+  void atFileEnd(() => c.stop());
   return { c, lines };
 }
 
 const nextJob = (c: StratumClient) => once(c, 'job').then(([j]) => j as Job);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async (cond: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -45,6 +48,7 @@ const until = async (cond: () => boolean, ms = 5000) => {
 t.test('handshake, version rolling, shares accepted and counted on both sides', async (t) => {
   const pool = new TestPool({ difficulty: 0.00003, versionMask: 0x1fffe000 });
   await pool.start();
+  t.teardown(() => pool.stop());
   const { c } = client(pool.url);
   const jobP = nextJob(c);
   c.start();
@@ -72,6 +76,7 @@ t.test('handshake, version rolling, shares accepted and counted on both sides', 
 t.test('the pool rejects with the usual reasons and the client reports them', async (t) => {
   const pool = new TestPool({ difficulty: 0.00003, workers: { worker1: 'x' } });
   await pool.start();
+  t.teardown(() => pool.stop());
   const { c } = client(pool.url);
   const jobP = nextJob(c);
   c.start();
@@ -109,6 +114,7 @@ t.test('the pool rejects with the usual reasons and the client reports them', as
 t.test('reconnects after RST with backoff and resumes the session', async (t) => {
   const pool = new TestPool({ difficulty: 0.00003 });
   await pool.start();
+  t.teardown(() => pool.stop());
   const { c } = client(pool.url);
   const first = nextJob(c);
   c.start();
@@ -133,6 +139,7 @@ t.test('reconnects after RST with backoff and resumes the session', async (t) =>
 t.test('a silent pool is dead after the silence timeout', async (t) => {
   const pool = new TestPool({ difficulty: 0.00003 });
   await pool.start();
+  t.teardown(() => pool.stop());
   const { c } = client(pool.url, { silenceTimeoutMs: 400 });
   const first = nextJob(c);
   c.start();
@@ -178,6 +185,7 @@ async function scripted(then: (sock: net.Socket, send: (o: unknown) => void) => 
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  void atFileEnd(() => server.close());
   const port = (server.address() as net.AddressInfo).port;
   return { server, url: `stratum+tcp://127.0.0.1:${port}` };
 }
@@ -228,6 +236,7 @@ t.test(
 t.test('client.reconnect: same host followed, another host refused by default', async (t) => {
   const pool = new TestPool({ difficulty: 0.00003 });
   await pool.start();
+  t.teardown(() => pool.stop());
   const replies: unknown[] = [];
   const { server, url } = await scripted((sock, send) => {
     sock.on('rpc', (m) => replies.push(m));
@@ -315,6 +324,7 @@ t.test('TLS: verified with a CA file, refused without it, allowed when insecure'
   );
   const pool = new TestPool({ difficulty: 0.00003 });
   await pool.start();
+  t.teardown(() => pool.stop());
   // TLS terminator in front of the test pool
   const front = tls.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (s) => {
     const back = net.connect(pool.port, '127.0.0.1');
@@ -355,13 +365,18 @@ t.test('test pool: vardiff retargets, notify and new-block intervals', async (t)
     newBlockIntervalMs: 700,
   });
   await pool.start();
+  t.teardown(() => pool.stop());
   const { c } = client(pool.url);
+  t.teardown(async () => {
+    await c.stop();
+    await pool.stop();
+  });
   const jobs: Job[] = [];
   c.on('job', (j: Job) => jobs.push(j));
   c.start();
   await until(() => jobs.length > 0);
-  // submit fast: far above 6 per minute
-  const end = Date.now() + 1500;
+  // submit fast: far above 6 per minute (until the pool retargets; a slow CPU needs longer to find shares)
+  const end = Date.now() + 8000;
   let en2 = 0;
   while (Date.now() < end && c.difficulty === 0.00001) {
     const job = c.currentJob;
@@ -370,13 +385,11 @@ t.test('test pool: vardiff retargets, notify and new-block intervals', async (t)
     if (s) await c.submit(s);
     await new Promise((r) => setTimeout(r, 5));
   }
-  await until(() => jobs.some((j) => j.difficulty > 0.00001), 3000);
+  await until(() => jobs.some((j) => j.difficulty > 0.00001), 10_000);
   t.ok(c.difficulty > 0.00001, `vardiff raised the difficulty to ${c.difficulty}`);
-  await until(() => jobs.filter((j) => j.cleanJobs).length >= 2 && jobs.length >= 5, 3000);
+  await until(() => jobs.filter((j) => j.cleanJobs).length >= 2 && jobs.length >= 5, 10_000);
   t.ok(jobs.length >= 5, `${jobs.length} jobs from the notify interval`);
   t.ok(jobs.filter((j) => j.cleanJobs).length >= 2, 'clean_jobs from the block interval');
-  await c.stop();
-  await pool.stop();
 });
 
 t.test('asicd pool runs from the CLI and rejects bad flags', async (t) => {
@@ -396,4 +409,87 @@ t.test('asicd pool runs from the CLI and rejects bad flags', async (t) => {
   await c.stop();
   p.child.kill('SIGTERM');
   t.equal((await p.exit).code, 0);
+});
+
+t.test('suggest_difficulty and extranonce.subscribe are requests: their answers are not strays', async (t) => {
+  const pool = new TestPool({ difficulty: 0.00003 });
+  await pool.start();
+  t.teardown(() => pool.stop());
+  const { c, lines } = client(pool.url, { suggestDifficulty: 0.0001, extranonceSubscribe: true });
+  t.teardown(() => c.stop());
+  const jobP = nextJob(c);
+  c.start();
+  await jobP;
+  // the answers come right after authorize's; a later ping round trip proves they have been read
+  await c.request('mining.ping', []).catch(() => undefined);
+  await until(() => c.counters.linesIn >= 6);
+  t.equal(c.counters.invalidMessages, 0, 'no answer counted invalid');
+  t.notOk(
+    lines().some((l) => l.msg === 'response to no request of ours'),
+    'no "response to no request" in the log',
+  );
+});
+
+t.test('a junk flood is counted exactly and logged a few times a minute', async (t) => {
+  const pool = new TestPool({ difficulty: 0.00003 });
+  await pool.start();
+  t.teardown(() => pool.stop());
+  const { c, lines } = client(pool.url);
+  t.teardown(() => c.stop());
+  const jobP = nextJob(c);
+  c.start();
+  await jobP;
+  pool.setFault({ kind: 'junk', perS: 4000 });
+  await until(() => c.counters.invalidLines >= 2000, 20_000);
+  pool.setFault({ kind: 'none' });
+  const logged = lines().filter((l) => l.msg === 'ignored an invalid line from the pool');
+  t.ok(logged.length <= 5, `${logged.length} warnings for ${c.counters.invalidLines} junk lines`);
+  await until(() => c.counters.invalidLines === pool.counters.faultLines, 5000);
+  t.equal(c.counters.invalidLines, pool.counters.faultLines, 'every junk line counted');
+  t.equal(c.state, 'ready', 'still connected');
+});
+
+t.test('a pool that fails every connection after authorize backs off instead of reconnecting at once', async (t) => {
+  const pool = new TestPool({
+    difficulty: 0.00003,
+    fault: { kind: 'giant-line', bytes: 70_000, everyConnection: true },
+  });
+  await pool.start();
+  t.teardown(() => pool.stop());
+  const { c, lines } = client(pool.url, { backoffInitialMs: 50, backoffMaxMs: 400 });
+  t.teardown(() => c.stop());
+  c.start();
+  await sleep(3000);
+  await c.stop();
+  // backoff 50 → 400 ms: ~10 attempts in 3 s; starting afresh after each authorize would make ~60
+  t.ok(c.counters.connects <= 15, `${c.counters.connects} connections in 3 s`);
+  t.ok(c.counters.oversizedLines >= 3, 'each failed on the giant line');
+  t.equal(c.counters.jobs, 0, 'the notify after each giant line was never taken');
+  const warned = lines().filter((l) => l.msg === 'pool sent a line over the limit; reconnecting');
+  t.ok(warned.length <= 5, `${warned.length} warnings for ${c.counters.oversizedLines} giant lines`);
+});
+
+t.test('a job behind a giant line in the same chunk belongs to no session: never handed out', async (t) => {
+  const pool = new TestPool({ difficulty: 0.00003 });
+  await pool.start();
+  t.teardown(() => pool.stop());
+  const { c } = client(pool.url);
+  t.teardown(() => c.stop());
+  const handed: { jobId: string; en1: string; sessionEn1: string }[] = [];
+  c.on('job', (j: Job) =>
+    handed.push({ jobId: j.jobId, en1: j.extranonce1.toString('hex'), sessionEn1: c.extranonce1.toString('hex') }),
+  );
+  c.start();
+  await until(() => handed.length === 1);
+  const connects = c.counters.connects;
+  // not resumable while the fault is on: the next session has a new extranonce1 and its first job a second late
+  pool.setFault({ kind: 'giant-line', bytes: 70_000, everyConnection: false });
+  await until(() => c.counters.connects > connects && handed.length >= 2, 10_000);
+  t.equal(c.counters.linesAfterEnd, 1, 'the notify after the giant line was dropped');
+  t.not(handed[1].sessionEn1, handed[0].sessionEn1, 'a new extranonce1');
+  t.same(
+    handed.filter((h) => h.en1 !== h.sessionEn1),
+    [],
+    'every job handed out carries the extranonce1 of the session it is mined on',
+  );
 });

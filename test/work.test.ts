@@ -20,7 +20,7 @@ import {
   rollVersion,
   versionSpace,
 } from '../src/pool/work/work.js';
-import { SHARED } from './helpers/proc.js';
+import { FIXTURES } from './helpers/proc.js';
 
 interface Vectors {
   vectors: {
@@ -49,7 +49,7 @@ interface Vectors {
   extranonce2_encoding: { value: number; size: number; hex: string }[];
   version_rolling: { base: string; mask: string; next: string[] };
 }
-export const V: Vectors = JSON.parse(readFileSync(join(SHARED, 'vectors/mining.json'), 'utf8'));
+export const V: Vectors = JSON.parse(readFileSync(join(FIXTURES, 'vectors/mining.json'), 'utf8'));
 
 const hex32 = (h: string) => Number.parseInt(h, 16) >>> 0;
 
@@ -58,7 +58,7 @@ t.test('notify → work → header → hash, per vector', async (t) => {
     const n = v.notify;
     if (!n || !v.extranonce1 || !v.extranonce2) continue;
     const job: Job = {
-      poolId: 'p',
+      poolId: 0,
       jobId: n.job_id,
       prevHashHex: n.prevhash,
       coinb1: Buffer.from(n.coinb1, 'hex'),

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Miner } from '../miner.js';
+import { poolVersionRolling } from './views.js';
 
 /**
  * Prometheus metrics, read from the miner at scrape time: `asicd_` prefix, base units in the names, labels board,
@@ -63,6 +64,25 @@ export function createMetrics(miner: Miner): Registry {
     g.set(miner.summary().jPerTh),
   );
 
+  gauge(
+    'asicd_board_feed_idle_ratio',
+    'Share of chip time a board spent out of work at real speed, as the daemon predicts from the jobs it sent',
+    ['board'],
+    (g) => {
+      for (const c of miner.chains) g.set({ board: c.index }, c.feedStatus().idleShare);
+    },
+  );
+  gauge(
+    'asicd_pool_version_rolling_granted',
+    'Whether the pool granted version rolling (1), refused it (0); absent when not asked for or not connected',
+    ['pool'],
+    (g) => {
+      for (const p of miner.pools.pools) {
+        const v = poolVersionRolling(p, miner.pools.poolSettings.version_rolling);
+        if (v === 'granted' || v === 'not granted') g.set({ pool: p.id }, v === 'granted' ? 1 : 0);
+      }
+    },
+  );
   gauge('asicd_board_hashrate_hashes_per_second', 'Verified hash rate of a board', ['board', 'window'], (g) => {
     for (const c of miner.chains) {
       const w = c.meter.windows();
@@ -107,6 +127,29 @@ export function createMetrics(miner: Miner): Registry {
   gauge('asicd_board_up', '1 when the board is mining', ['board', 'state'], (g) => {
     for (const c of miner.chains) g.set({ board: c.index, state: c.state }, c.state === 'mining' ? 1 : 0);
   });
+  gauge('asicd_board_powered', '1 while the board MCU reports the board powered (POWER_EN)', ['board'], (g) => {
+    for (const c of miner.chains) g.set({ board: c.index }, c.readings.powerOn ? 1 : 0);
+  });
+  gauge('asicd_board_safety_hold', '1 while the safety supervisor holds a board off', ['board'], (g) => {
+    for (const c of miner.chains) g.set({ board: c.index }, c.safety().hold !== null ? 1 : 0);
+  });
+  gauge(
+    'asicd_board_watchdog_escalated',
+    '1 while the supervisor leaves a board watchdog unfed so its MCU cuts power',
+    ['board'],
+    (g) => {
+      for (const c of miner.chains) g.set({ board: c.index }, c.safety().escalated ? 1 : 0);
+    },
+  );
+  counter('asicd_board_power_off_failures_total', 'Power-offs that failed or did not take', ['board'], () =>
+    miner.chains.map((c) => [{ board: c.index }, c.safety().powerOffFailures]),
+  );
+  counter('asicd_board_safety_trips_total', 'Safety reasons the supervisor acted on', ['board'], () =>
+    miner.chains.map((c) => [{ board: c.index }, c.safety().trips]),
+  );
+  gauge('asicd_supervisor_healthy', '1 while the safety supervisor loop runs on time', [], (g) =>
+    g.set(miner.supervisor.healthy ? 1 : 0),
+  );
   counter('asicd_board_hardware_errors_total', 'Nonces that failed verification', ['board'], () =>
     miner.chains.map((c) => [{ board: c.index }, c.counters.hwErrors]),
   );
@@ -116,6 +159,28 @@ export function createMetrics(miner: Miner): Registry {
   counter('asicd_board_lost_replies_total', 'Nonce replies chips sent that never arrived', ['board'], () =>
     miner.chains.map((c) => [{ board: c.index }, c.counters.noncesLost]),
   );
+  const STAGES = ['off', 'waiting', 'restoring', 'searching', 'settling', 'validating', 'tuned'] as const;
+  gauge('asicd_tuning_stage', '1 for the stage the tuner of a board is in', ['board', 'stage'], (g) => {
+    for (const b of miner.tuner.boards()) {
+      const now = b.tuner?.stage ?? (miner.tuner.mode === 'off' ? 'off' : 'waiting');
+      for (const st of STAGES) g.set({ board: b.chain.index, stage: st }, st === now ? 1 : 0);
+    }
+  });
+  gauge(
+    'asicd_tuning_power_target_watts',
+    "A board's power target from the tuner (share and derating), 0 = none",
+    ['board'],
+    (g) => {
+      for (const b of miner.tuner.boards()) {
+        const t = b.tuner?.targets;
+        const w = t?.capW !== undefined && t.powerW !== undefined ? Math.min(t.capW, t.powerW) : (t?.capW ?? t?.powerW);
+        g.set({ board: b.chain.index }, w ?? 0);
+      }
+    },
+  );
+  gauge('asicd_tuning_derate_steps', 'Thermal derating steps of 5 % the tuner applies to a board', ['board'], (g) => {
+    for (const b of miner.tuner.boards()) g.set({ board: b.chain.index }, b.derate.steps);
+  });
   if (miner.config.api.per_chip_metrics) {
     counter('asicd_chip_nonces_total', 'Verified nonces per chip', ['board', 'chip'], () =>
       miner.chains.flatMap((c) =>
@@ -127,6 +192,10 @@ export function createMetrics(miner: Miner): Registry {
         c.chips.map((x) => [{ board: c.index, chip: x.index }, x.hwErrors] as [Record<string, number>, number]),
       ),
     );
+    gauge('asicd_chip_frequency_hertz', 'Frequency of a chip (per chip when tuned)', ['board', 'chip'], (g) => {
+      for (const c of miner.chains)
+        for (const [i, f] of c.chipMHz.entries()) g.set({ board: c.index, chip: i }, f * 1e6);
+    });
     gauge(
       'asicd_chip_hashrate_hashes_per_second',
       'Verified hash rate of a chip over 5 minutes',
@@ -161,6 +230,18 @@ export function createMetrics(miner: Miner): Registry {
   gauge('asicd_pool_up', '1 when the pool is alive', ['pool'], (g) => {
     for (const p of miner.pools.pools) g.set({ pool: p.id }, p.health === 'alive' ? 1 : 0);
   });
+  gauge(
+    'asicd_pool_expected_shares',
+    'Shares the work done for the pool should have produced in the last 10 minutes (compare with accepted)',
+    ['pool', 'kind'],
+    (g) => {
+      for (const p of miner.pools.pools) {
+        const y = p.shareYield.verdict(p.pending);
+        g.set({ pool: p.id, kind: 'expected' }, y.expected);
+        g.set({ pool: p.id, kind: 'accepted' }, y.accepted);
+      }
+    },
+  );
   gauge('asicd_pool_current', '1 for the pool being mined', ['pool'], (g) => {
     for (const p of miner.pools.pools) g.set({ pool: p.id }, miner.pools.current === p ? 1 : 0);
   });
@@ -176,5 +257,42 @@ export function createMetrics(miner: Miner): Registry {
   gauge('asicd_fan_pwm_ratio', 'Fan drive, 0 to 1', ['fan'], (g) => {
     for (const f of miner.fans.readings) g.set({ fan: f.fan }, f.pwm / 255);
   });
+  gauge('asicd_alerts_firing', 'Alerts firing now', ['rule', 'severity'], (g) => {
+    for (const a of miner.alerts.active()) g.inc({ rule: a.rule, severity: a.severity });
+  });
+  counter('asicd_alert_events_total', 'Alert events since start', ['rule', 'state'], () =>
+    [...miner.alerts.totals].flatMap(
+      ([rule, n]) =>
+        [
+          [{ rule, state: 'firing' }, n.firing],
+          [{ rule, state: 'resolved' }, n.resolved],
+        ] as [Record<string, string>, number][],
+    ),
+  );
+  counter('asicd_notifications_total', 'Alert notifications by notifier and outcome', ['notifier', 'result'], () =>
+    [...miner.notifier.queues].flatMap(
+      ([kind, q]) =>
+        [
+          [{ notifier: kind, result: 'sent' }, q.stats.sent],
+          [{ notifier: kind, result: 'failed' }, q.stats.failed],
+          [{ notifier: kind, result: 'dropped' }, q.stats.dropped],
+        ] as [Record<string, string>, number][],
+    ),
+  );
+  gauge('asicd_notifications_queued', 'Alert notifications waiting to be sent', ['notifier'], (g) => {
+    for (const [kind, q] of miner.notifier.queues) g.set({ notifier: kind }, q.stats.queued);
+  });
+  const mqtt = miner.mqtt;
+  if (mqtt) {
+    gauge('asicd_mqtt_connected', '1 while connected to the MQTT broker', [], (g) =>
+      g.set(mqtt.stats.connected ? 1 : 0),
+    );
+    counter('asicd_mqtt_messages_total', 'MQTT messages by direction', ['direction'], () => [
+      [{ direction: 'published' }, mqtt.stats.published],
+      [{ direction: 'dropped' }, mqtt.stats.dropped],
+      [{ direction: 'command' }, mqtt.stats.commands],
+      [{ direction: 'command_dropped' }, mqtt.stats.commandsDropped],
+    ]);
+  }
   return registry;
 }

@@ -2,41 +2,31 @@ import { EventEmitter } from 'node:events';
 import type { ChainConfig, Config } from '../config/schema.js';
 import { ChainLink, type NonceReply, versionMaskRegister } from '../device/maijie-l7/chain-link.js';
 import { type Eeprom, McuClient } from '../device/maijie-l7/mcu.js';
-import { findPll, ticketDifficulty, ticketZeros } from '../device/maijie-l7/pll.js';
+import { ticketDifficulty, ticketZeros } from '../device/maijie-l7/pll.js';
 import { RATINGS } from '../device/maijie-l7/ratings.js';
-import { FAULT_BITS, REG } from '../device/maijie-l7/registers.js';
+import { REG } from '../device/maijie-l7/registers.js';
 import { openChainTransport, openMcuTransport } from '../device/transport/index.js';
 import type { ByteTransport, McuTransport } from '../device/transport/types.js';
 import { HashMeter } from '../monitor/meter.js';
 import type { PoolManager } from '../pool/manager/manager.js';
-import { sha256d } from '../pool/work/hash.js';
 import { difficultyOfHash, leadingZeroBits, meetsTarget } from '../pool/work/target.js';
-import { buildHeader, Extranonce2Counter, type Job, makeWork, versionSpace, type Work } from '../pool/work/work.js';
+import type { Job } from '../pool/work/work.js';
 import type { Component } from '../util/lifecycle.js';
 import type { Logger } from '../util/log.js';
+import { type BoardState, BoardStateMachine, type HoldKind } from './board-state.js';
+import { chipWalkMs, reachableShare, refreshMsFor, uartMsPerJob } from './feed-estimate.js';
+import { FrequencyPlan } from './frequency-plan.js';
+import { RecentNonces } from './recent-nonces.js';
 import { type ChipStats, newChipStats } from './stats.js';
+import { nonceKey, SLOTS, WorkQueue } from './work-queue.js';
 
-export type ChainState = 'init' | 'bringup' | 'mining' | 'cooling' | 'lost' | 'paused' | 'stopped';
+export type ChainState = BoardState;
 
 const MAX_REFRESH_MS = 20_000;
 const MIN_REFRESH_MS = 100;
 const SHARED_REFRESH_MS = 500;
-const SLOTS = 16;
-/** Thermal throttling: steps of this share of the wanted frequency, never below this share of it. */
-const THROTTLE_STEP = 0.05;
-const THROTTLE_FLOOR = 0.5;
-/** Chips this far below hot_c (at most half way to target_c) for throttle_hold_s let a board step back up. */
-const THROTTLE_HYSTERESIS_C = 5;
-
-interface Slot {
-  work: Work;
-  /** the job was replaced by clean_jobs or a pool switch: results are stale, not hardware errors */
-  stale: boolean;
-  seen: Set<number>;
-  versionMask: number;
-  /** TICKET_ZEROS in force when the work was sent */
-  ticket: number;
-}
+/** Per-chip diagnostics (silent chips, replies lost on the link): off the safety path, this often. */
+const DIAGNOSTICS_MS = 15_000;
 
 export interface BoardInfo {
   boardId: string;
@@ -44,27 +34,62 @@ export interface BoardInfo {
   eeprom: Eeprom | undefined;
 }
 
+/** What the safety supervisor last read from the board MCU. */
 export interface BoardReadings {
+  /** chip die sensors only */
   tempsC: number[];
   inletC: number;
   outletC: number;
+  /** hottest chip die (the PCB sensors are not chips) */
   maxChipC: number;
   voltageMv: number;
   powerW: number;
+  /** POWER_W scaled back to the heat the board gives off (a scale model reports POWER_W 2^s smaller) */
+  heatW: number;
+  powerOn: boolean;
   faults: number;
   atMs: number;
 }
 
+/** What the safety supervisor shows about a board (set by its guard). */
+export interface SafetyStatus {
+  /** why the supervisor holds the board (null: it does not) */
+  hold: string | null;
+  reasons: string[];
+  /** power-offs that failed or did not take */
+  powerOffFailures: number;
+  /** times the supervisor stopped feeding the watchdog to have the MCU cut power */
+  escalations: number;
+  /** the watchdog is being left unfed right now */
+  escalated: boolean;
+  trips: number;
+  /** the supervisor's last successful read of this board (ms since epoch; 0: never) */
+  lastReadMs: number;
+}
+
+export interface ChipCounts {
+  chip: number;
+  address: number;
+  freqMHz: number;
+  nonces: number;
+  hwErrors: number;
+  replies: number;
+}
+
 /**
- * One hash board: brings it up, keeps every chip fed, verifies every nonce, turns results into shares and keeps the
- * board inside its limits. Owns the board's statistics. Events: 'state' (state, reason).
+ * One hash board: brings it up, keeps every chip fed, verifies every nonce, turns results into shares, and sets chip
+ * frequencies and the board voltage through one path each. It owns no safety decision: the supervisor
+ * (src/monitor/supervisor.ts) reads the board, holds it and powers it off; this controller obeys the holds through
+ * its state machine. Events: 'state' (state, cause), sent again when the supervisor's view of the board changes.
  */
 export class ChainController extends EventEmitter implements Component {
   readonly name: string;
-  state: ChainState = 'init';
-  stateReason = '';
+  readonly sm: BoardStateMachine;
   readonly meter = new HashMeter();
+  readonly plan: FrequencyPlan;
   chips: ChipStats[] = [];
+  /** Per chip: the frequency its PLL was last set to. */
+  chipMHz: number[] = [];
   info: BoardInfo = { boardId: '', fwVersion: 0, eeprom: undefined };
   readings: BoardReadings = {
     tempsC: [],
@@ -73,6 +98,8 @@ export class ChainController extends EventEmitter implements Component {
     maxChipC: Number.NaN,
     voltageMv: 0,
     powerW: 0,
+    heatW: 0,
+    powerOn: false,
     faults: 0,
     atMs: 0,
   };
@@ -96,48 +123,54 @@ export class ChainController extends EventEmitter implements Component {
     lastShareDifficulty: 0,
     jobsSent: 0,
   };
-  freqMHz = 0;
-  /** The frequency asked for (config, or an operator's ascset); thermal throttling keeps the chips at or below it. */
-  wantMHz: number;
-  /** The ceiling thermal throttling has set, kept across a re-init (undefined: not throttled). */
-  throttleMHz: number | undefined;
+  /** The voltage the board was set to (mV). */
   voltageMv = 0;
   hashesPerClock = 0;
+  /** HASH_INFO's scale shift: 0 on a real L7, s on the scale model (whose POWER_W is 2^s smaller too). */
+  scaleShift = 0;
   ticket = 0;
   interval = 1;
   addresses: number[] = [];
   brokenAt: number | undefined;
   refreshMs = MAX_REFRESH_MS;
+  /** The supervisor's view of this board (its guard replaces this). */
+  safety: () => SafetyStatus = () => ({
+    hold: this.safetyReason ?? null,
+    reasons: [],
+    powerOffFailures: 0,
+    escalations: 0,
+    escalated: false,
+    trips: 0,
+    lastReadMs: 0,
+  });
+  /** Power the board drew the last time it mined (W, heat-sized): what the fans should expect at the next start. */
+  lastMiningHeatW = 0;
 
-  private uart: ByteTransport;
-  private mcuT: McuTransport;
-  private link: ChainLink;
-  private mcu: McuClient;
-  private readonly slots: (Slot | undefined)[] = Array.from({ length: SLOTS }, () => undefined);
-  private nextSlot = 0;
-  private readonly en2 = new WeakMap<Job, Extranonce2Counter>();
+  readonly uart: ByteTransport;
+  readonly mcuLink: McuTransport;
+  private readonly link: ChainLink;
+  private readonly mcu: McuClient;
+  private readonly queue: WorkQueue;
   private currentJob: Job | undefined;
   private chipVersionMask = -1;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private monitorTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** nonces verified lately, to catch a chip repeating one */
+  private readonly recent = new RecentNonces();
+  /** each verified nonce's header hash, read before the next one is written */
+  private readonly hashOut = Buffer.alloc(32);
   private retries = 0;
-  private mcuFailures = 0;
   private stopped = false;
-  private monitorBusy = false;
-  private lastNonceCountPoll = 0;
   private miningSinceMs = 0;
   private freqBusy = false;
-  private lastThrottleMs = 0;
-  private coolSinceMs = 0;
-  private tempAtThrottleC = Number.NaN;
+  private freqPending = false;
+  private freqEpoch = -1;
   private readonly log: Logger;
   private thermal: Config['thermal'];
 
   constructor(
     readonly index: number,
     readonly config: ChainConfig,
-    private readonly chainsTotal: number,
+    chainsTotal: number,
     thermal: Config['thermal'],
     private readonly pools: PoolManager,
     log: Logger,
@@ -147,16 +180,27 @@ export class ChainController extends EventEmitter implements Component {
     super();
     this.name = `chain${index}`;
     this.thermal = thermal;
-    this.wantMHz = findPll(config.frequency_mhz).freqMHz;
+    this.plan = new FrequencyPlan(config.frequency_mhz);
     this.log = log.child({ component: this.name });
+    this.sm = new BoardStateMachine(this.log);
+    this.sm.on('state', (s: BoardState, cause: string) => this.emit('state', s, cause));
+    this.queue = new WorkQueue(index, chainsTotal);
     this.uart = openChainTransport(config.uart);
-    this.mcuT = openMcuTransport(config.spi);
+    this.mcuLink = openMcuTransport(config.spi);
     this.link = new ChainLink(this.uart, this.log);
-    this.mcu = new McuClient(this.mcuT, this.log);
+    this.mcu = new McuClient(this.mcuLink, this.log);
     this.link.onNonce = (r) => this.onNonce(r);
     this.uart.on('lost', (reason: string) => this.lose(`chain link lost: ${reason}`));
-    this.mcuT.on('lost', (reason: string) => this.lose(`board MCU lost: ${reason}`));
+    this.mcuLink.on('lost', (reason: string) => this.lose(`board MCU lost: ${reason}`));
     pools.onJob((job, why) => this.onPoolJob(job, why));
+  }
+
+  get state(): ChainState {
+    return this.sm.state;
+  }
+
+  get stateReason(): string {
+    return this.sm.cause;
   }
 
   get linkCounters() {
@@ -167,33 +211,43 @@ export class ChainController extends EventEmitter implements Component {
     return this.mcu.counters;
   }
 
-  /** Hashes per second the chips should make at their frequency. */
-  get idealHashrateHs(): number {
-    return this.addresses.length * this.freqMHz * 1e6 * this.hashesPerClock;
+  /** The board's frequency: its fastest chip (all chips run at one frequency unless tuned per chip). */
+  get freqMHz(): number {
+    return this.chipMHz.length ? Math.max(...this.chipMHz) : 0;
   }
 
-  private setState(s: ChainState, reason: string): void {
-    if (this.state === s && this.stateReason === reason) return;
-    this.state = s;
-    this.stateReason = reason;
-    this.log.info({ state: s, reason }, `board ${s}`);
-    this.emit('state', s, reason);
+  /** The frequency asked for (config, an operator's ascset, the tuner); throttling keeps the chips at or below it. */
+  get wantMHz(): number {
+    return this.plan.wantMHz;
+  }
+
+  /** The thermal throttle ceiling (undefined: not throttled). */
+  get throttleMHz(): number | undefined {
+    return this.plan.ceilingMHz;
+  }
+
+  /** Hashes per second the chips should make at their frequencies. */
+  get idealHashrateHs(): number {
+    return this.chipMHz.reduce((a, f) => a + f, 0) * 1e6 * this.hashesPerClock;
+  }
+
+  /** Whether the board should be powered now (the supervisor compares this with POWER_EN). */
+  get wantsPower(): boolean {
+    return this.state === 'mining' || this.state === 'bringup';
   }
 
   async start(): Promise<void> {
     this.stopped = false;
-    this.monitorTimer = setInterval(() => void this.monitor(), 1000);
     // bring-up runs in the background: a board that is missing must not hold the daemon's start
-    void this.bringUp();
+    void this.connect('starting');
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.monitorTimer);
+    this.sm.fire('stop', 'daemon stopping');
     clearTimeout(this.refreshTimer);
-    clearTimeout(this.retryTimer);
     // Safety: leave the board powered off
-    if (this.mcuT.isOpen) {
+    if (this.mcuLink.isOpen) {
       try {
         await this.mcu.setPower(false);
         this.log.info('board powered off');
@@ -202,127 +256,203 @@ export class ChainController extends EventEmitter implements Component {
       }
     }
     await this.uart.close();
-    await this.mcuT.close();
-    this.setState('stopped', 'daemon stopping');
+    await this.mcuLink.close();
   }
 
-  /** Curtailment: chips idle and the board powered off, until resume(). */
-  async pause(): Promise<void> {
+  // ---- holds: pause, no work, safety ----------------------------------------------------------------------------
+
+  /** Sets or lifts one hold. A held board is powered off and nothing powers it on until every hold is lifted. */
+  private setHold(kind: HoldKind, reason: string | undefined): void {
+    if (reason === undefined) {
+      if (!this.sm.holds.delete(kind)) return;
+      this.log.info({ hold: kind }, `${kind} hold lifted`);
+      if (this.sm.heldState() === undefined) {
+        if (this.state === 'paused' || this.state === 'idle' || this.state === 'cooling')
+          void this.connect(`${kind} hold lifted`);
+      } else if (this.state !== 'lost' && this.state !== 'stopped') this.sm.fire('hold', '');
+      return;
+    }
+    this.sm.holds.set(kind, reason);
+    // a lost board keeps the hold for when its links are back
+    if (this.state === 'lost' || this.state === 'stopped') return;
     clearTimeout(this.refreshTimer);
-    this.setState('paused', 'paused by operator');
-    if (this.mcuT.isOpen) await this.mcu.setPower(false);
+    this.sm.fire('hold', reason);
+    // the supervisor powers boards off for safety (and checks every held board is off); an operator's pause or an
+    // idle pool is this controller's own request
+    if (kind !== 'safety') void this.powerOff(reason);
+  }
+
+  /** Curtailment: chips idle and the board powered off, until resume(). A paused board stays off through a replug. */
+  async pause(): Promise<void> {
+    this.setHold('pause', 'paused by operator');
   }
 
   async resume(): Promise<void> {
-    if (this.state !== 'paused') return;
-    void this.bringUp();
+    this.setHold('pause', undefined);
   }
 
-  private safetyHold: string | undefined;
-
-  /** Powers the board off for a reason outside the board (no airflow); it stays off until safetyClear(). */
-  async safetyOff(reason: string): Promise<void> {
-    this.safetyHold = reason;
-    clearTimeout(this.refreshTimer);
-    clearTimeout(this.retryTimer);
-    this.setState('cooling', reason);
-    if (this.mcuT.isOpen) await this.mcu.setPower(false);
+  /** No usable pool: the board idles powered off, and starts again at once when work returns. */
+  setNoWork(on: boolean): void {
+    this.setHold('no-work', on ? 'no usable pool: idle, powered off' : undefined);
   }
 
-  safetyClear(): void {
-    this.safetyHold = undefined;
+  /** The supervisor's safety hold: only the supervisor sets and lifts it. */
+  safetyHold(reason: string): void {
+    if (this.sm.holds.get('safety') === reason) return;
+    this.setHold('safety', reason);
   }
 
-  /** Ramps every chip to a new frequency (cgminer ascset freq; the tuner later). */
+  safetyRelease(): void {
+    this.setHold('safety', undefined);
+  }
+
+  get safetyReason(): string | undefined {
+    return this.sm.holds.get('safety');
+  }
+
+  private async powerOff(why: string): Promise<void> {
+    if (!this.mcuLink.isOpen) return;
+    try {
+      await this.mcu.setPower(false);
+    } catch (err) {
+      // the supervisor sees POWER_EN still on at its next read, retries and escalates
+      this.log.error({ err: (err as Error).message, why }, 'could not power the board off; the supervisor retries');
+    }
+  }
+
+  /** The supervisor read POWER_EN off while the board should run: the MCU cut it (watchdog, trip). */
+  powerCut(cause: string): void {
+    if (!this.wantsPower || this.stopped) return;
+    this.counters.reinits++;
+    void this.bringUp(`power cut by the board: ${cause}`);
+  }
+
+  /** The supervisor can no longer reach the board MCU. */
+  mcuLost(cause: string): void {
+    this.lose(cause);
+  }
+
+  // ---- frequency and voltage: one path each ---------------------------------------------------------------------
+
+  /** Every chip wanted at one frequency (cgminer ascset freq). */
   async setFrequency(freqMHz: number): Promise<void> {
     if (this.state !== 'mining') throw new Error(`board ${this.index} is ${this.state}`);
-    this.wantMHz = freqMHz;
-    await this.retune(this.ceilingMHz);
-  }
-
-  /** The frequency the board should run at: the wanted one, or the throttled ceiling below it. */
-  private get ceilingMHz(): number {
-    return Math.min(this.wantMHz, this.throttleMHz ?? this.wantMHz);
-  }
-
-  /** Ramps the chips to `freqMHz` (one ramp at a time) and sets the ticket for the new hash rate. */
-  private async retune(freqMHz: number): Promise<void> {
-    if (this.freqBusy) throw new Error(`board ${this.index} is changing frequency`);
-    this.freqBusy = true;
-    try {
-      this.freqMHz = await this.link.rampFrequency(this.addresses, this.freqMHz, freqMHz);
-      this.ticket = -1;
-      this.updateTicket(this.currentJob?.difficulty);
-    } finally {
-      this.freqBusy = false;
-    }
+    this.plan.setAll(freqMHz);
+    await this.applyFrequencies();
   }
 
   /**
-   * Thermal throttling, once a second while mining: chips at hot_c or above step the frequency down by 5 % of the
-   * wanted one (not below half of it) every sixth of throttle_hold_s unless the last step already has them cooling;
-   * chips 5 °C under hot_c (or half way to target_c) for throttle_hold_s step it back up. The dangerous cut-off
-   * stays the last word. Throttling switched off (reload) gives the board its wanted frequency back.
+   * Per-chip wanted frequencies (the tuner's seam): clamped to the ratings and run under the throttle ceiling.
+   * Resolves with what each chip runs at afterwards.
    */
-  private throttle(): void {
-    const t = this.readings.maxChipC;
-    if (this.freqBusy) return;
-    if (!this.thermal.throttle) {
-      if (this.throttleMHz !== undefined) this.throttleTo(undefined);
-      return;
-    }
-    if (!Number.isFinite(t)) return;
-    const now = Date.now();
-    const holdMs = this.thermal.throttle_hold_s * 1000;
-    const step = Math.max(1, Math.round(this.wantMHz * THROTTLE_STEP));
-    const floor = Math.max(RATINGS.freqMinMHz, Math.round(this.wantMHz * THROTTLE_FLOOR));
-    // cool enough to step up: under hot_c by 5 °C, or by half the gap to target_c where that is narrower
-    const hysteresis = Math.min(THROTTLE_HYSTERESIS_C, (this.thermal.hot_c - this.thermal.target_c) / 2);
-    if (t < this.thermal.hot_c - hysteresis) this.coolSinceMs ||= now;
-    else this.coolSinceMs = 0;
-    let next: number;
-    // the chips lag the clock: after a step, a further one only while they are not already cooling
-    const cooling = t < this.tempAtThrottleC - 0.2 && now - this.lastThrottleMs < holdMs;
-    if (t >= this.thermal.hot_c && this.freqMHz > floor && !cooling && now - this.lastThrottleMs >= holdMs / 6) {
-      next = findPll(Math.max(floor, this.freqMHz - step)).freqMHz;
-      this.log.warn(
-        { maxChipC: t, fromMHz: this.freqMHz, toMHz: next },
-        `chips at or above hot ${this.thermal.hot_c} °C: throttling`,
-      );
-    } else if (
-      this.freqMHz < this.wantMHz &&
-      this.coolSinceMs > 0 &&
-      now - this.coolSinceMs >= holdMs &&
-      now - this.lastThrottleMs >= holdMs
-    ) {
-      next = findPll(Math.min(this.wantMHz, this.freqMHz + step)).freqMHz;
-      this.log.info({ maxChipC: t, fromMHz: this.freqMHz, toMHz: next }, 'chips cool again: stepping the frequency up');
-    } else {
-      return;
-    }
-    if (next === this.freqMHz) return;
-    this.lastThrottleMs = now;
-    this.tempAtThrottleC = t;
+  async setChipFreqs(freqsMHz: readonly number[]): Promise<number[]> {
+    if (this.state !== 'mining') throw new Error(`board ${this.index} is ${this.state}`);
+    this.plan.setChips(freqsMHz);
+    await this.applyFrequencies();
+    return [...this.chipMHz];
+  }
+
+  /** Thermal throttling's ceiling (undefined: lifted); the chips follow in the background. */
+  setThrottleCeiling(ceilingMHz: number | undefined): void {
+    const next = ceilingMHz === undefined ? undefined : FrequencyPlan.clamp(ceilingMHz);
+    if (next === this.plan.ceilingMHz) return;
+    this.plan.ceilingMHz = next;
     this.counters.throttleSteps++;
-    this.throttleTo(next >= this.wantMHz ? undefined : next);
+    if (this.state === 'mining')
+      this.applyFrequencies().catch((err) => this.log.warn({ err: (err as Error).message }, 'frequency change failed'));
   }
 
-  /** Sets the throttle ceiling (undefined: none) and ramps the chips to it in the background. */
-  private throttleTo(ceilingMHz: number | undefined): void {
-    this.throttleMHz = ceilingMHz;
-    this.retune(this.ceilingMHz).catch((err) =>
-      this.log.warn({ err: (err as Error).message }, 'frequency change failed'),
-    );
+  /** Board voltage (the tuner's seam): held inside the board EEPROM range and the ratings. Resolves with the mV set. */
+  async setVoltage(mv: number): Promise<number> {
+    if (this.state !== 'mining') throw new Error(`board ${this.index} is ${this.state}`);
+    const set = this.clampVoltage(mv);
+    await this.mcu.setVoltage(set);
+    this.voltageMv = set;
+    return set;
   }
 
-  /** Brings the board up again from power-on (operator restart). */
+  private clampVoltage(mv: number): number {
+    const e = this.info.eeprom;
+    const lo = Math.max(RATINGS.voltageMinMv, e?.minMv ?? RATINGS.voltageMinMv);
+    const hi = Math.min(RATINGS.voltageMaxMv, e?.maxMv ?? RATINGS.voltageMaxMv);
+    return Math.round(Math.min(hi, Math.max(lo, mv)));
+  }
+
+  private nonceRate: number | undefined;
+
+  /** Nonces per chip a second while the tuner measures chips (undefined: the configured rate); sets TICKET_ZEROS. */
+  setNonceRate(perChipS: number | undefined): void {
+    this.nonceRate = perChipS;
+    if (this.state === 'mining') this.updateTicket(this.currentJob?.difficulty);
+  }
+
+  /** Per-chip counts the tuner reads: verified nonces and hardware errors since the board came up. */
+  chipCounts(): ChipCounts[] {
+    return this.chips.map((c, i) => ({
+      chip: c.index,
+      address: c.address,
+      freqMHz: this.chipMHz[i] ?? 0,
+      nonces: c.nonces,
+      hwErrors: c.hwErrors,
+      replies: c.replies,
+    }));
+  }
+
+  /** Ramps every chip to what the plan says now; concurrent requests fold into one more pass. */
+  private async applyFrequencies(): Promise<void> {
+    // a ramp of an earlier state (before a re-init) stops at its next check; only one of this state's runs at a time
+    if (this.freqBusy && this.freqEpoch === this.sm.epoch) {
+      this.freqPending = true;
+      return;
+    }
+    this.freqBusy = true;
+    const epoch = this.sm.epoch;
+    this.freqEpoch = epoch;
+    try {
+      do {
+        this.freqPending = false;
+        const target = this.plan.effective();
+        const groups = new Map<string, { from: number; to: number; idx: number[] }>();
+        this.addresses.forEach((_, i) => {
+          const from = this.chipMHz[i] ?? RATINGS.freqMinMHz;
+          const to = target[i] ?? target[0];
+          if (from === to) return;
+          const k = `${from}>${to}`;
+          const g = groups.get(k) ?? { from, to, idx: [] };
+          g.idx.push(i);
+          groups.set(k, g);
+        });
+        for (const g of groups.values()) {
+          const got = await this.link.rampFrequency(
+            g.idx.map((i) => this.addresses[i]),
+            g.from,
+            g.to,
+          );
+          if (!this.sm.live(epoch)) return;
+          for (const i of g.idx) this.chipMHz[i] = got;
+        }
+        this.ticket = -1;
+        this.updateTicket(this.currentJob?.difficulty);
+      } while (this.freqPending && this.sm.live(epoch));
+    } finally {
+      if (this.freqEpoch === epoch) this.freqBusy = false;
+    }
+  }
+
+  /** Brings the board up again from power-on (operator restart); a held board stays off. */
   async restart(): Promise<void> {
     if (this.stopped) return;
+    if (this.sm.held) {
+      this.log.warn({ hold: this.sm.holdCause() }, 'restart refused: the board is held');
+      return;
+    }
     this.counters.reinits++;
-    await this.bringUp();
+    await this.connect('restart requested');
   }
 
   async locate(on: boolean): Promise<void> {
+    // any request feeds the watchdog: while the supervisor starves it on purpose, the MCU gets none
+    if (this.safety().escalated) throw new Error(`board ${this.index}: its MCU is being left to cut power`);
     await this.mcu.setLed(on ? 2 : 0);
   }
 
@@ -332,16 +462,21 @@ export class ChainController extends EventEmitter implements Component {
     return changed.filter((k) => k.startsWith('thermal.'));
   }
 
+  // ---- links, bring-up ------------------------------------------------------------------------------------------
+
   private lose(reason: string): void {
     if (this.stopped || this.state === 'lost') return;
     clearTimeout(this.refreshTimer);
-    this.setState('lost', reason);
-    void this.powerOffAndClose().then(() => this.scheduleRetry());
+    this.sm.fire('lost', reason);
+    const epoch = this.sm.epoch;
+    void this.powerOffAndClose().then(() => {
+      if (this.sm.live(epoch)) this.scheduleRetry();
+    });
   }
 
   /** Safety first: whatever was lost, try to power the board off through whichever link still works. */
   private async powerOffAndClose(): Promise<void> {
-    if (this.mcuT.isOpen) {
+    if (this.mcuLink.isOpen) {
       try {
         await this.mcu.setPower(false);
       } catch {
@@ -349,50 +484,99 @@ export class ChainController extends EventEmitter implements Component {
       }
     }
     await this.uart.close();
-    await this.mcuT.close();
+    await this.mcuLink.close();
   }
 
+  /** A timer of the lost state: it dies with the state. */
   private scheduleRetry(): void {
     if (this.stopped) return;
-    clearTimeout(this.retryTimer);
     const wait = Math.min(30_000, 1000 * 2 ** Math.min(this.retries, 5));
     this.retries++;
-    this.retryTimer = setTimeout(() => void this.bringUp(), wait);
+    this.sm.timer(() => void this.connect('retrying the board'), wait);
   }
 
-  private async bringUp(): Promise<void> {
-    if (this.stopped || this.safetyHold) return;
-    clearTimeout(this.refreshTimer);
-    this.setState('bringup', 'powering on and enumerating');
+  private async openLinks(): Promise<void> {
     try {
-      await this.mcuT.open();
-      await this.uart.open();
+      if (!this.mcuLink.isOpen) await this.mcuLink.open();
+      if (!this.uart.isOpen) await this.uart.open();
+    } finally {
+      // stop() closed only what was open when it ran: a link that finished opening after it would stay open for
+      // good (and keep the process from exiting)
+      if (this.stopped) {
+        await this.uart.close();
+        await this.mcuLink.close();
+      }
+    }
+    if (this.stopped) throw new Error('stopped while opening the board links');
+  }
+
+  /** Links open, then bring-up; with a hold set, the held state instead (links open so the supervisor can read). */
+  private async connect(cause: string): Promise<void> {
+    if (this.stopped) return;
+    if (!this.sm.held) return this.bringUp(cause);
+    const epoch = this.sm.epoch;
+    let on: boolean;
+    try {
+      await this.openLinks();
+      // the MCU must answer before the board is shown held (off): one that does not leaves its power unknown
+      on = await this.mcu.power();
+    } catch (err) {
+      if (!this.sm.live(epoch) || this.stopped) return;
+      if (this.state !== 'lost') this.sm.fire('lost', (err as Error).message);
+      const lostEpoch = this.sm.epoch;
+      await this.uart.close();
+      await this.mcuLink.close();
+      if (this.sm.live(lostEpoch)) this.scheduleRetry();
+      return;
+    }
+    if (!this.sm.live(epoch) || this.stopped) return;
+    this.sm.fire('hold', '');
+    const why = this.sm.holdCause();
+    if (on && !this.sm.holds.has('safety')) await this.powerOff(why);
+  }
+
+  private async bringUp(cause: string): Promise<void> {
+    if (this.stopped) return;
+    clearTimeout(this.refreshTimer);
+    if (!this.sm.fire('bringup', cause)) return;
+    const epoch = this.sm.epoch;
+    const live = () => this.sm.live(epoch) && !this.stopped;
+    try {
+      await this.openLinks();
+      if (!live()) return;
       const eeprom = await this.mcu.eeprom();
       this.info = { boardId: await this.mcu.boardId(), fwVersion: await this.mcu.fwVersion(), eeprom };
       const faults = await this.mcu.faults();
-      if (faults & FAULT_BITS.OVER_TEMP) this.log.warn({ faults }, 'board reports an earlier over-temperature trip');
+      if (faults) this.log.warn({ faults }, 'board reports earlier faults; clearing them');
       await this.mcu.clearFaults();
-      const mv = Math.min(eeprom.maxMv, Math.max(eeprom.minMv, this.config.voltage_mv));
-      if (mv !== this.config.voltage_mv)
+      const mv = this.clampVoltage(this.voltageMv || this.config.voltage_mv);
+      if (mv !== this.config.voltage_mv && this.voltageMv === 0)
         this.log.warn({ wanted: this.config.voltage_mv, mv, eeprom }, 'voltage held inside the board EEPROM range');
       await this.mcu.setVoltage(mv);
       this.voltageMv = mv;
       await this.mcu.setWatchdog(this.thermal.watchdog_s);
       await this.mcu.setPower(false);
+      // the last look before power: a hold that came meanwhile has moved the state on
+      if (!live()) return;
       await this.mcu.setPower(true);
       await new Promise((r) => setTimeout(r, 100));
+      if (!live()) return;
       this.link.parser.reset();
       const e = await this.link.enumerate(this.config.chips, 0, 0);
+      if (!live()) return;
       this.brokenAt = e.brokenAt;
       this.interval = e.interval;
       this.addresses = e.addresses;
       this.chipVersionMask = 0;
       const hashInfo = await this.link.read(e.addresses[0], REG.HASH_INFO);
-      this.hashesPerClock = (hashInfo >>> 16) / 2 ** (hashInfo & 0xff);
+      this.scaleShift = hashInfo & 0xff;
+      this.hashesPerClock = (hashInfo >>> 16) / 2 ** this.scaleShift;
       this.chips = e.addresses.map((addr, i) => newChipStats(i, addr));
       // a board throttled before it was cut off or re-initialised comes back at the throttled frequency
-      const target = this.ceilingMHz;
-      this.freqMHz = await this.link.rampFrequency(e.addresses, 50, target);
+      this.plan.resize(e.addresses.length);
+      this.chipMHz = e.addresses.map(() => RATINGS.freqMinMHz);
+      await this.applyFrequencies();
+      if (!live()) return;
       this.ticket = -1;
       this.updateTicket(this.pools.pickJob()?.difficulty);
       if (this.config.baud > 115200) {
@@ -400,57 +584,58 @@ export class ChainController extends EventEmitter implements Component {
         await new Promise((r) => setTimeout(r, 10));
         await this.uart.setBaud(this.config.baud);
       }
+      if (!live()) return;
       this.retries = 0;
-      this.mcuFailures = 0;
       this.miningSinceMs = Date.now();
-      for (let i = 0; i < SLOTS; i++) this.slots[i] = undefined;
+      this.meter.begin(this.miningSinceMs);
+      this.queue.clear();
+      this.recent.clear();
       this.log.info(
         {
           boardId: this.info.boardId,
           chips: e.found,
           expected: e.expected,
           brokenAt: e.brokenAt,
-          freqMHz: target,
+          freqMHz: this.freqMHz,
           voltageMv: mv,
           ticketZeros: this.ticket,
           idealHashrateHs: this.idealHashrateHs,
         },
         'board up',
       );
-      this.setState('mining', e.brokenAt !== undefined ? `chain broken at chip ${e.brokenAt}` : 'all chips up');
+      this.sm.fire('up', e.brokenAt !== undefined ? `chain broken at chip ${e.brokenAt}` : 'all chips up');
+      this.sm.timer(() => this.diagnostics(), DIAGNOSTICS_MS);
       this.dispatch();
-      void this.monitor();
     } catch (err) {
+      if (!live()) return;
       this.counters.bringupFailures++;
       const msg = (err as Error).message;
       this.log.error({ err: msg }, 'board bring-up failed; retrying');
-      if (!this.stopped) {
-        this.state = 'lost';
-        this.stateReason = msg;
-        this.emit('state', 'lost', msg);
-        await this.powerOffAndClose();
-        this.scheduleRetry();
-      }
+      this.sm.fire('fail', msg);
+      const failedEpoch = this.sm.epoch;
+      await this.powerOffAndClose();
+      if (this.sm.live(failedEpoch)) this.scheduleRetry();
     }
   }
 
+  // ---- work ------------------------------------------------------------------------------------------------------
+
   /** TICKET_ZEROS: a few nonces a second per chip, never a ticket harder than the pool's share difficulty. */
   private updateTicket(poolDifficulty: number | undefined): void {
-    const chipRate = this.freqMHz * 1e6 * this.hashesPerClock;
-    let z = ticketZeros(chipRate, this.noncesPerChipS);
+    const meanMHz = this.chipMHz.length ? this.chipMHz.reduce((a, f) => a + f, 0) / this.chipMHz.length : 0;
+    const chipRate = meanMHz * 1e6 * this.hashesPerClock;
+    let z = ticketZeros(chipRate, this.nonceRate ?? this.noncesPerChipS);
     if (poolDifficulty !== undefined && poolDifficulty > 0) z = Math.min(z, Math.floor(32 + Math.log2(poolDifficulty)));
     z = Math.max(0, z);
     if (z === this.ticket) return;
     this.ticket = z;
     this.link.broadcastWrite(REG.TICKET_ZEROS, z);
-    // refresh: before a chip could walk its whole range for every rolled version
   }
 
   private onPoolJob(job: Job, why: 'notify' | 'switch'): void {
     if (this.state !== 'mining') return;
     if (why === 'notify' && job.cleanJobs) {
-      // a new block on that pool: what the chips still find for its older jobs is stale there
-      for (const s of this.slots) if (s && s.work.job.poolId === job.poolId) s.stale = true;
+      this.queue.staleFor(job.poolId);
       this.dispatch();
     } else if (why === 'switch' || !this.currentJob || job.poolId === this.currentJob.poolId) {
       this.dispatch();
@@ -460,36 +645,21 @@ export class ChainController extends EventEmitter implements Component {
   /** Sends the next work to every chip of the board. */
   private dispatch(): void {
     clearTimeout(this.refreshTimer);
-    if (this.state !== 'mining') return;
+    if (this.state !== 'mining' || this.stopped) return;
     const job = this.pools.pickJob();
     if (job) {
       // After a pool switch the old pool's in-flight results still go to it while it lives (PoolManager.submit).
-      // one counter per job, kept while the job lives: going back to a job never repeats its work
-      let counter = this.en2.get(job);
-      if (!counter) {
-        counter = new Extranonce2Counter(job.extranonce2Size, this.index, this.chainsTotal);
-        this.en2.set(job, counter);
+      if (job.versionMask !== this.chipVersionMask) {
+        this.link.broadcastWrite(REG.VERSION_MASK, versionMaskRegister(job.versionMask));
+        this.chipVersionMask = job.versionMask;
       }
-      const en2 = counter.take();
-      if (en2) {
+      this.updateTicket(job.difficulty);
+      const taken = this.queue.take(job, this.ticket);
+      if (taken) {
         this.currentJob = job;
-        const work = makeWork(job, en2);
-        if (job.versionMask !== this.chipVersionMask) {
-          this.link.broadcastWrite(REG.VERSION_MASK, versionMaskRegister(job.versionMask));
-          this.chipVersionMask = job.versionMask;
-        }
-        this.updateTicket(job.difficulty);
-        const slotIndex = this.nextSlot;
-        this.nextSlot = (this.nextSlot + 1) % SLOTS;
-        this.slots[slotIndex] = {
-          work,
-          stale: false,
-          seen: new Set(),
-          versionMask: job.versionMask,
-          ticket: this.ticket,
-        };
+        const work = taken.slot.work;
         this.link.sendJob({
-          jobId: slotIndex * 8,
+          jobId: taken.jobId,
           startNonce: 0,
           nbits: work.nbits,
           ntime: work.ntime,
@@ -498,21 +668,46 @@ export class ChainController extends EventEmitter implements Component {
           version: work.version,
         });
         this.counters.jobsSent++;
+        this.queue.feed.sent(Date.now(), this.walkMsPerChip(job.versionMask));
         this.refreshMs = this.computeRefreshMs(job.versionMask);
       }
     }
-    this.refreshTimer = setTimeout(() => this.dispatch(), this.refreshMs);
+    // a plain timer, cleared by every dispatch and by every state change away from mining (setHold, lose, bringUp)
+    const epoch = this.sm.epoch;
+    this.refreshTimer = setTimeout(() => {
+      if (this.sm.live(epoch)) this.dispatch();
+    }, this.refreshMs);
   }
 
-  /** Half the time a chip needs to walk its nonce range for every version it may roll, within bounds. */
+  /** Each chip's time to walk one job at its real speed (HASH_INFO's cores at shift 0, its own frequency). */
+  private walkMsPerChip(versionMask: number): number[] {
+    const cores = this.hashesPerClock * 2 ** this.scaleShift;
+    return this.chipMHz.map((f) => chipWalkMs(this.interval, versionMask, f, cores));
+  }
+
+  /** Half the time the fastest chip needs to walk its nonce range for every version it may roll, within bounds. */
   private computeRefreshMs(versionMask: number): number {
-    const chipRate = this.freqMHz * 1e6 * this.hashesPerClock;
-    if (!(chipRate > 0)) return MAX_REFRESH_MS;
-    const space = this.interval * 2 ** 24 * versionSpace(versionMask);
+    const walks = this.walkMsPerChip(versionMask);
     // load balance and balance share work between pools per dispatch: dispatch often enough to follow quotas
     const cap =
       this.pools.strategy === 'load-balance' || this.pools.strategy === 'balance' ? SHARED_REFRESH_MS : MAX_REFRESH_MS;
-    return Math.max(MIN_REFRESH_MS, Math.min(cap, (space / chipRate) * 500));
+    if (walks.length === 0) return cap;
+    return refreshMsFor(Math.min(...walks), uartMsPerJob(this.config.baud), MIN_REFRESH_MS, cap);
+  }
+
+  /** How well the chips are fed: the daemon's predicted idle share, and what the UART and this host allow. */
+  feedStatus(now = Date.now()) {
+    const walks = this.walkMsPerChip(Math.max(0, this.chipVersionMask));
+    const walkMs = walks.length ? Math.min(...walks) : Number.POSITIVE_INFINITY;
+    const uartMs = uartMsPerJob(this.config.baud);
+    return {
+      idleShare: this.queue.feed.idleShare(now),
+      walkMs,
+      refreshMs: this.refreshMs,
+      uartMsPerJob: uartMs,
+      workGenMs: this.queue.workGenMs,
+      reachableShare: reachableShare(walkMs, uartMs, this.queue.hostMsPerJob),
+    };
   }
 
   /** The hot path: one nonce reply → verified → maybe a share. */
@@ -524,7 +719,7 @@ export class ChainController extends EventEmitter implements Component {
       return;
     }
     chip.replies++;
-    const slot = this.slots[r.jobId >> 3];
+    const slot = this.queue.lookup(r.jobId);
     if (!slot) {
       this.counters.unknownJobIds++;
       this.hwError(chip, 'unknown job id');
@@ -540,21 +735,23 @@ export class ChainController extends EventEmitter implements Component {
       this.hwError(chip, 'nonce outside the chip range');
       return;
     }
-    const key = (r.nonce ^ Math.imul(r.versionBits, 0x9e3779b1)) >>> 0;
-    if (slot.seen.has(key)) {
+    const key = nonceKey(r.nonce, r.versionBits);
+    const recentKey = RecentNonces.key((r.jobId >> 3) & (SLOTS - 1), key);
+    if (this.recent.has(recentKey) || slot.shares.has(key)) {
       this.counters.duplicates++;
       this.hwError(chip, 'repeated nonce');
       return;
     }
     const work = slot.work;
     const version = (work.version | rolled) >>> 0;
-    const hash = sha256d(buildHeader(work, r.nonce, version));
+    const hash = this.hashOut;
+    slot.hasher.hash(version, r.nonce, hash);
     const zeros = leadingZeroBits(hash);
     if (zeros < Math.min(this.ticket, slot.ticket)) {
       this.hwError(chip, 'hash misses the ticket');
       return;
     }
-    slot.seen.add(key);
+    this.recent.add(recentKey);
     const now = Date.now();
     if (slot.stale) {
       this.counters.staleNonces++;
@@ -567,8 +764,9 @@ export class ChainController extends EventEmitter implements Component {
     chip.lastNonceMs = now;
     chip.meter.add(hashes, now);
     this.meter.add(hashes, now);
-    this.pools.credit(work.job.poolId, hashes);
+    this.pools.credit(work.job, hashes);
     if (!meetsTarget(hash, work.shareTargetLe)) return;
+    slot.shares.add(key);
     const difficulty = difficultyOfHash(hash);
     this.counters.sharesFound++;
     if (difficulty > this.counters.bestShare) this.counters.bestShare = difficulty;
@@ -584,6 +782,7 @@ export class ChainController extends EventEmitter implements Component {
       targetDifficulty: work.job.difficulty,
       foundAtMs: now,
       board: this.index,
+      lineage: work.job.lineage,
     });
   }
 
@@ -595,60 +794,15 @@ export class ChainController extends EventEmitter implements Component {
     }
   }
 
-  /** Once a second: readings (which also feed the MCU watchdog), safety, silent chips, lost replies. */
-  private async monitor(): Promise<void> {
-    if (this.monitorBusy || this.stopped || !this.mcuT.isOpen) return;
-    if (this.state === 'lost' || this.state === 'bringup') return;
-    this.monitorBusy = true;
-    try {
-      const temps = await this.mcu.temps();
-      const faults = await this.mcu.faults();
-      this.readings = {
-        tempsC: temps.chipsC,
-        inletC: temps.inletC,
-        outletC: temps.outletC,
-        maxChipC: Math.max(...temps.chipsC, temps.outletC),
-        voltageMv: await this.mcu.voltageMv(),
-        powerW: await this.mcu.powerW(),
-        faults,
-        atMs: Date.now(),
-      };
-      this.mcuFailures = 0;
-      this.safety();
-      if (this.state === 'mining') {
-        this.throttle();
-        this.checkChips();
-        if (Date.now() - this.lastNonceCountPoll > 15_000) await this.pollNonceCounts();
-      }
-    } catch (err) {
-      this.mcuFailures++;
-      this.log.warn({ err: (err as Error).message, failures: this.mcuFailures }, 'board MCU did not answer');
-      if (this.mcuFailures >= 3) this.lose('board MCU stopped answering');
-    } finally {
-      this.monitorBusy = false;
-    }
-  }
+  // ---- diagnostics, off the safety path -------------------------------------------------------------------------
 
-  /** Over the dangerous temperature or after an MCU trip: power off, and stay off until cooled below hot. */
-  private safety(): void {
-    const r = this.readings;
-    const tooHot = r.maxChipC >= this.thermal.dangerous_c;
-    const tripped = (r.faults & FAULT_BITS.OVER_TEMP) !== 0;
-    if (this.state === 'mining' && (tooHot || tripped)) {
-      clearTimeout(this.refreshTimer);
-      const why = tripped
-        ? 'the board MCU tripped on over-temperature'
-        : `chip at ${r.maxChipC.toFixed(1)} °C ≥ dangerous ${this.thermal.dangerous_c} °C`;
-      this.log.error({ maxChipC: r.maxChipC, faults: r.faults }, `powering the board off: ${why}`);
-      this.setState('cooling', why);
-      void this.mcu.setPower(false).catch(() => {});
-      return;
-    }
-    if (this.state === 'cooling' && !this.safetyHold && r.maxChipC < this.thermal.hot_c) {
-      this.log.info({ maxChipC: r.maxChipC }, `cooled below ${this.thermal.hot_c} °C; restarting the board`);
-      this.counters.reinits++;
-      void this.bringUp();
-    }
+  /** Every 15 s while mining: silent chips, and replies lost on the link. A timer of the mining state. */
+  private diagnostics(): void {
+    this.sm.timer(() => this.diagnostics(), DIAGNOSTICS_MS);
+    this.checkChips();
+    void this.pollNonceCounts().catch((err) =>
+      this.log.debug({ err: (err as Error).message }, 'nonce count poll failed'),
+    );
   }
 
   /** Chips silent too long are flagged; a board whose chips all went silent is brought up again. */
@@ -669,20 +823,22 @@ export class ChainController extends EventEmitter implements Component {
     if (silent === this.chips.length && this.chips.length > 0) {
       this.log.error('every chip is silent; bringing the board up again');
       this.counters.reinits++;
-      void this.bringUp();
+      void this.bringUp('every chip silent');
     }
   }
 
-  /** NONCE_COUNT against what arrived: the difference is replies lost on the link. */
+  /**
+   * NONCE_COUNT of every chip in one broadcast read (not chip by chip: a broken chain would hold the link for
+   * seconds); the difference to what arrived is replies lost on the link.
+   */
   private async pollNonceCounts(): Promise<void> {
-    this.lastNonceCountPoll = Date.now();
+    const epoch = this.sm.epoch;
+    const counts = await this.link.readAll(REG.NONCE_COUNT, 150, 2000);
+    if (!this.sm.live(epoch)) return;
+    const byAddr = new Map(counts.map((c) => [c.chip, c.value]));
     for (const c of this.chips) {
-      let count: number;
-      try {
-        count = await this.link.read(c.address, REG.NONCE_COUNT);
-      } catch {
-        continue;
-      }
+      const count = byAddr.get(c.address);
+      if (count === undefined) continue;
       if (c.nonceCountBase === undefined) {
         c.nonceCountBase = count;
         c.repliesBase = c.replies;

@@ -1,27 +1,38 @@
 import type { Config } from '../config/schema.js';
-import { type FanReading, HwmonFans } from '../device/fans.js';
+import type { FanReading } from '../device/fans.js';
+import { HwmonFans } from '../device/fans.js';
 import { RATINGS } from '../device/maijie-l7/ratings.js';
+import type { FanHealth } from '../monitor/fan-health.js';
 import type { Component } from '../util/lifecycle.js';
 import type { Logger } from '../util/log.js';
 import type { ChainController } from './controller.js';
 
+/** Controller period. */
+const STEP_MS = 1000;
 /**
- * Fan speed from the hottest chip: full speed until there are readings, then a proportional step toward the target
- * temperature, never below the configured minimum while any board runs. A fan that stops while driven is reported and
- * the others run at full speed; with fewer working fans than `min_working`, or fans that cannot be read, every board
- * is powered off until enough turn again.
+ * Feed-forward: heat one board sheds per °C of chip rise at full airflow (W/°C), calibrated on the L7 board's
+ * thermal path. The airflow share a board needs is about its heat / (this × the rise it may take).
+ */
+const SHED_W_PER_C_FULL_AIR = 28;
+/** PID gains, in PWM steps: per °C over target, per °C·s of accumulated error. */
+const KP = 6;
+const KI = 0.3;
+/** The integral term's reach, PWM steps either way (anti-windup). */
+const I_MAX = 90;
+
+/**
+ * Fan speed: a feed-forward from the heat the boards give off (POWER_W, so the fans move before the chips warm, at
+ * start and resume) plus a PID on the hottest chip against `thermal.target_c`. Full speed before any reading, with a
+ * fan failed, or with chips at hot_c. It powers nothing off: the supervisor does, from the same fan readings.
  */
 export class FanController implements Component {
   readonly name = 'fans';
   pwm: number = RATINGS.pwmMax;
-  readings: FanReading[] = [];
-  failed = new Set<number>();
-  noAirflow = false;
+  /** The last computed terms, for the API and tests. */
+  terms = { ff: 0, p: 0, i: 0 };
+  private integral = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly fans: HwmonFans;
-  private lowSince = new Map<number, number>();
-  /** when reading the hwmon folder started failing (0: it reads) */
-  private unreadableSince = 0;
   private stepFailing = false;
   private thermal: Config['thermal'];
 
@@ -29,18 +40,28 @@ export class FanController implements Component {
     private readonly cfg: Config['fans'],
     thermal: Config['thermal'],
     private readonly chains: ChainController[],
+    readonly health: FanHealth,
     private readonly log: Logger,
-    /** how long a fan may turn too slowly while driven before it counts as failed */
-    private readonly failAfterMs = 10_000,
   ) {
     this.fans = new HwmonFans(cfg.hwmon, cfg.count);
     this.thermal = thermal;
   }
 
+  get readings(): FanReading[] {
+    return this.health.readings;
+  }
+
+  get failed(): Set<number> {
+    return this.health.failed;
+  }
+
+  get noAirflow(): boolean {
+    return this.health.problem !== undefined;
+  }
+
   async start(): Promise<void> {
     await this.apply(RATINGS.pwmMax);
-    if (this.cfg.count > 0) this.readings = await this.fans.readAll();
-    this.timer = setInterval(() => void this.step(), 2000);
+    this.timer = setInterval(() => void this.step(), STEP_MS);
   }
 
   async stop(): Promise<void> {
@@ -59,36 +80,42 @@ export class FanController implements Component {
     if (this.cfg.count > 0) await this.fans.setAll(this.pwm);
   }
 
+  /** The PWM the boards need now. */
+  compute(dtS: number): number {
+    const { target_c, hot_c } = this.thermal;
+    const fresh = this.chains.filter((c) => Date.now() - c.readings.atMs < 5000);
+    const temps = fresh.map((c) => c.readings.maxChipC).filter((t) => Number.isFinite(t));
+    const starting = this.chains.some((c) => c.state === 'bringup' && c.lastMiningHeatW === 0);
+    const running = this.chains.filter((c) => c.state === 'mining' || c.state === 'bringup');
+    if (running.length > 0 && temps.length === 0) return RATINGS.pwmMax;
+    // a board starting for the first time: its heat is not known yet, so full air until it is measured
+    if (starting) return RATINGS.pwmMax;
+    const hottest = temps.length ? Math.max(...temps) : Number.NaN;
+    if (this.health.failed.size > 0 || this.health.problem || hottest >= hot_c) {
+      this.integral = 0;
+      return RATINGS.pwmMax;
+    }
+    // feed-forward from the hungriest board: measured heat, or what it drew last time while it comes up
+    let ff = 0;
+    for (const c of running) {
+      if (c.state === 'mining' && c.readings.powerOn) c.lastMiningHeatW = Math.max(c.readings.heatW, 0);
+      const heatW = c.state === 'mining' ? c.readings.heatW : c.lastMiningHeatW;
+      const inletC = Number.isFinite(c.readings.inletC) ? c.readings.inletC : 25;
+      const riseC = Math.max(5, target_c - inletC);
+      ff = Math.max(ff, (heatW / (SHED_W_PER_C_FULL_AIR * riseC)) * RATINGS.pwmMax);
+    }
+    const e = Number.isFinite(hottest) ? hottest - target_c : 0;
+    const p = KP * e;
+    // integrate only while boards run; clamp so a long cool spell does not hold the fans low later
+    if (running.length > 0) this.integral = Math.max(-I_MAX, Math.min(I_MAX, this.integral + KI * e * dtS));
+    this.terms = { ff, p, i: this.integral };
+    return Math.max(this.cfg.min_pwm, Math.min(RATINGS.pwmMax, ff + p + this.integral));
+  }
+
   private async step(): Promise<void> {
     try {
-      const temps = this.chains
-        .filter((c) => c.state === 'mining' || c.state === 'cooling')
-        .map((c) => c.readings.maxChipC);
-      const hottest = temps.length ? Math.max(...temps.filter((t) => Number.isFinite(t))) : Number.NaN;
-      let next = this.pwm;
-      if (!Number.isFinite(hottest)) next = temps.length ? RATINGS.pwmMax : this.cfg.min_pwm;
-      // one fan down: the others make up for it (the temperature cut-off still guards the boards)
-      else if (hottest >= this.thermal.hot_c || this.failed.size > 0) next = RATINGS.pwmMax;
-      else next = this.pwm + (hottest - this.thermal.target_c) * 4;
-      next = Math.max(this.cfg.min_pwm, Math.min(RATINGS.pwmMax, next));
+      const next = this.compute(STEP_MS / 1000);
       if (Math.abs(next - this.pwm) >= 1) await this.apply(next);
-      this.readings = await this.readFans();
-      const now = Date.now();
-      for (const f of this.readings) {
-        // driven at least at the minimum PWM, a healthy fan turns faster than min_rpm
-        const low = f.pwm > 0 && f.pwm >= this.cfg.min_pwm && f.rpm < this.cfg.min_rpm;
-        if (!low) {
-          this.lowSince.delete(f.fan);
-          if (this.failed.delete(f.fan)) this.log.info({ fan: f.fan, rpm: f.rpm }, 'fan recovered');
-          continue;
-        }
-        const since = this.lowSince.get(f.fan) ?? now;
-        this.lowSince.set(f.fan, since);
-        if (now - since > this.failAfterMs && !this.failed.has(f.fan)) {
-          this.failed.add(f.fan);
-          this.log.error({ fan: f.fan, rpm: f.rpm, pwm: f.pwm }, 'fan failed; the others run at full speed');
-        }
-      }
       if (this.stepFailing) this.log.info('fan control works again');
       this.stepFailing = false;
     } catch (err) {
@@ -96,41 +123,6 @@ export class FanController implements Component {
       if (!this.stepFailing)
         this.log.error({ err: (err as Error).message }, 'fan control failed; fans left as they were');
       this.stepFailing = true;
-    }
-    await this.airflowGuard();
-  }
-
-  /** Readings of every fan; while the folder cannot be read, the time it started failing is kept. */
-  private async readFans(): Promise<FanReading[]> {
-    try {
-      const r = await this.fans.readAll();
-      this.unreadableSince = 0;
-      return r;
-    } catch (err) {
-      if (!this.unreadableSince) this.unreadableSince = Date.now();
-      throw err;
-    }
-  }
-
-  /** Too few working fans, or fans unread for too long: nothing may run until enough turn again. */
-  private async airflowGuard(): Promise<void> {
-    if (this.cfg.count === 0) return;
-    const unreadable = this.unreadableSince > 0 && Date.now() - this.unreadableSince > this.failAfterMs;
-    const working = this.cfg.count - this.failed.size;
-    const short = unreadable || working < this.cfg.min_working;
-    if (short && !this.noAirflow) {
-      this.noAirflow = true;
-      const why = unreadable
-        ? `fans unreadable for ${Math.round(this.failAfterMs / 1000)} s`
-        : working === 0
-          ? 'every fan has failed'
-          : `${working} of ${this.cfg.count} fans working, ${this.cfg.min_working} needed`;
-      this.log.fatal(`${why}: powering all boards off`);
-      await Promise.all(this.chains.map((c) => c.safetyOff(why).catch(() => {})));
-    } else if (!short && this.noAirflow) {
-      this.noAirflow = false;
-      this.log.info('enough fans turn again: boards may start once cool');
-      for (const c of this.chains) c.safetyClear();
     }
   }
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,19 @@ function haveSocat(): boolean {
   }
 }
 
+const HELP = `asicd demo — the simulator, the built-in test pool and the daemon on loopback, mining
+
+Options:
+  --boards N           hash boards (default 3)
+  --chips M            chips per board (default 76)
+  --api-port P         REST API, docs page and /metrics (default 8080)
+  --cgminer-port P     cgminer-compatible API (default 4028)
+  --json               JSON log lines instead of pretty ones
+
+Everything lives in a temp folder (config, state, admin token) that is removed when the demo ends. Stop with
+Ctrl-C: the boards are powered off first. If a port is taken, pick others with --api-port / --cgminer-port.
+`;
+
 /**
  * One command that shows asicd mining: the simulator (3 boards × 76 chips on pseudo-terminals), the test pool and
  * the daemon, all on loopback, in one process tree.
@@ -33,9 +46,14 @@ export async function runDemo(args: string[]): Promise<number> {
       'api-port': { type: 'string', default: '8080' },
       'cgminer-port': { type: 'string', default: '4028' },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   let boards: number;
   let chips: number;
   let apiPort: number;
@@ -50,6 +68,19 @@ export async function runDemo(args: string[]): Promise<number> {
     return 2;
   }
   const dir = mkdtempSync(join(tmpdir(), 'asicd-demo-'));
+  // The folder holds the admin token: it must not outlive the demo, whichever way the demo ends.
+  try {
+    return await demoIn(dir, { boards, chips, apiPort, cgminerPort, json: values.json });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function demoIn(
+  dir: string,
+  o: { boards: number; chips: number; apiPort: number; cgminerPort: number; json: boolean },
+): Promise<number> {
+  const { boards, chips, apiPort, cgminerPort } = o;
   const link = haveSocat() ? 'pty' : 'tcp';
   const sim = new Simulator({
     boards,
@@ -60,6 +91,8 @@ export async function runDemo(args: string[]): Promise<number> {
     dir,
     fans: 4,
     controlPort: 0,
+    // chips run out of work at their real speed: the demo shows whether the daemon keeps them fed
+    exhaustion: true,
   });
   await sim.start();
   // ~228 scale-model chips make ~76 kH/s: difficulty 1e-5 gives a share every half second; vardiff keeps ~30/min
@@ -69,55 +102,64 @@ export async function runDemo(args: string[]): Promise<number> {
     notifyIntervalMs: 30_000,
     newBlockIntervalMs: 600_000,
   });
-  await pool.start();
-  const config = simMinerConfig({
-    dir,
-    boards: sim.info(),
-    hwmon: sim.hwmonDir,
-    fans: 4,
-    chips,
-    pool: { url: pool.url, user: 'demo.worker1' },
-    extra: {
-      log: { level: 'info', pretty: !values.json, stats_interval_s: 15 },
-      api: { port: apiPort, cgminer_port: cgminerPort },
-    },
-  });
-  const configFile = join(dir, 'asicd.toml');
-  writeFileSync(configFile, stringify(config));
-  const banner = [
-    '',
-    'asicd demo — mining on the simulator with the built-in test pool',
-    `  boards:     ${sim.boards.length} × ${chips} chips on ${link === 'pty' ? 'pseudo-terminals (socat)' : 'tcp:// links (install socat for ptys)'}`,
-    `  pool:       ${pool.url} (strict test pool; accepted shares are logged as they come)`,
-    `  simulator:  ${sim.controlUrl}/oracle (true chip limits, faults: POST ${sim.controlUrl}/fault)`,
-    `  REST API:   http://127.0.0.1:${apiPort}/api/v1/summary (docs: /docs, metrics: /metrics)`,
-    `  cgminer:    echo -n summary | socat - TCP:127.0.0.1:${cgminerPort}`,
-    `  API token:  ${join(dir, 'state', 'admin.token')} (admin; needed for writes)`,
-    `  config:     ${configFile}`,
-    '  stop:       Ctrl-C (boards are powered off before exit)',
-    '',
-  ].join('\n');
-  let firstShareLogged = false;
-  pool.on('share', (s: { accepted: boolean; worker: string; difficulty?: number; reason?: string }) => {
-    if (s.accepted && !firstShareLogged) {
-      firstShareLogged = true;
+  try {
+    await pool.start();
+    const config = simMinerConfig({
+      dir,
+      boards: sim.info(),
+      hwmon: sim.hwmonDir,
+      fans: 4,
+      chips,
+      pool: { url: pool.url, user: 'demo.worker1' },
+      extra: {
+        log: { level: 'info', pretty: !o.json, stats_interval_s: 15 },
+        api: { port: apiPort, cgminer_port: cgminerPort },
+      },
+    });
+    const configFile = join(dir, 'asicd.toml');
+    writeFileSync(configFile, stringify(config));
+    const banner = [
+      '',
+      'asicd demo — mining on the simulator with the built-in test pool',
+      `  boards:     ${sim.boards.length} × ${chips} chips on ${link === 'pty' ? 'pseudo-terminals (socat)' : 'tcp:// links (install socat for ptys)'}`,
+      `  pool:       ${pool.url} (strict test pool; accepted shares are logged as they come)`,
+      `  simulator:  ${sim.controlUrl}/oracle (true chip limits, faults: POST ${sim.controlUrl}/fault)`,
+      `  REST API:   http://127.0.0.1:${apiPort}/api/v1/summary (docs: /docs, metrics: /metrics)`,
+      `  cgminer:    echo -n summary | socat - TCP:127.0.0.1:${cgminerPort}`,
+      `  API token:  ${join(dir, 'state', 'admin.token')} (admin; needed for writes)`,
+      `  config:     ${configFile}`,
+      '  stop:       Ctrl-C (boards are powered off before exit)',
+      '',
+    ].join('\n');
+    let firstShareLogged = false;
+    pool.on('share', (s: { accepted: boolean; worker: string; difficulty?: number; reason?: string }) => {
+      if (s.accepted && !firstShareLogged) {
+        firstShareLogged = true;
+        process.stderr.write(
+          `demo: first share accepted by the pool after ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        );
+      }
+    });
+    const started = Date.now();
+    const code = await runDaemon({
+      configFile,
+      pretty: !o.json,
+      factory: buildComponents,
+      // the pool, the simulator and the temp folder (it holds the admin token) are stopped and removed below
+      exitAfterStop: false,
+      onStarted: () => {
+        process.stderr.write(`${banner}\n`);
+      },
+    });
+    const w = pool.workerStats('demo.worker1');
+    process.stderr.write(`demo: pool accepted ${w.accepted} shares, rejected ${w.rejected}\n`);
+    if (code !== 0)
       process.stderr.write(
-        `demo: first share accepted by the pool after ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        'demo: the daemon did not start or stopped with an error (see the log above); if a port is taken, pick others with --api-port and --cgminer-port\n',
       );
-    }
-  });
-  const started = Date.now();
-  const code = await runDaemon({
-    configFile,
-    pretty: !values.json,
-    factory: buildComponents,
-    onStarted: () => {
-      process.stderr.write(`${banner}\n`);
-    },
-  });
-  const w = pool.workerStats('demo.worker1');
-  process.stderr.write(`demo: pool accepted ${w.accepted} shares, rejected ${w.rejected}\n`);
-  await pool.stop();
-  await sim.stop();
-  return code;
+    return code;
+  } finally {
+    await pool.stop();
+    await sim.stop();
+  }
 }

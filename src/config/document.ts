@@ -33,10 +33,20 @@ export function defaultToml(): string {
   for (const [section, s] of Object.entries(ConfigSchema.properties as Record<string, TSchema>)) {
     if (isObjectSchema(s)) {
       out.push(`# ${s.description ?? ''}`, `[${section}]`);
+      const tables: [string, TSchema & { properties: Record<string, TSchema> }][] = [];
       for (const [key, p] of Object.entries(s.properties)) {
-        out.push(`# ${p.description ?? ''} (${rule(p)})`, `${key} = ${tomlValue(p.default)}`);
+        if (isObjectSchema(p)) tables.push([key, p]);
+        else out.push(`# ${p.description ?? ''} (${rule(p)})`, `${key} = ${tomlValue(p.default)}`);
       }
       out.push('');
+      // tables inside a section ([alerts.chip_temp]) come after its plain keys, as TOML requires
+      for (const [key, t] of tables) {
+        out.push(`# ${t.description ?? ''}`, `[${section}.${key}]`);
+        for (const [k, p] of Object.entries(t.properties)) {
+          out.push(`# ${p.description ?? ''} (${rule(p)})`, `${k} = ${tomlValue(p.default)}`);
+        }
+        out.push('');
+      }
     } else if (isArraySchema(s)) {
       const item = s.items;
       out.push(`# ${s.description ?? ''} Each [[${section}]] entry: ${item.description ?? ''}`);
@@ -83,14 +93,23 @@ export function configurationMarkdown(): string {
       '',
     );
     out.push('| key | type and range | default | environment | meaning |', '|---|---|---|---|---|');
-    for (const [key, p] of Object.entries(item.properties)) {
+    for (const [key, p] of flatProperties(item.properties)) {
       const env = isArraySchema(s)
         ? `\`ASICD_${section.toUpperCase()}_<i>_${key.toUpperCase()}\``
         : `\`ASICD_${section.toUpperCase()}_${key.toUpperCase()}\``;
       const def = p.default === undefined ? '*required*' : `\`${tomlValue(p.default)}\``;
-      out.push(`| \`${key}\` | ${rule(p).replaceAll('|', '\\|')} | ${def} | ${env} | ${p.description ?? ''} |`);
+      out.push(
+        `| \`${key}\` | ${rule(p).replaceAll('|', '\\|')} | ${def} | ${env.replaceAll('.', '_')} | ${p.description ?? ''} |`,
+      );
     }
     out.push('');
   }
   return out.join('\n');
+}
+
+/** Keys of a section with its tables opened: `chip_temp.for_s` for [alerts.chip_temp] for_s. */
+function flatProperties(props: Record<string, TSchema>, prefix = ''): [string, TSchema][] {
+  return Object.entries(props).flatMap(([k, p]): [string, TSchema][] =>
+    isObjectSchema(p) ? flatProperties(p.properties, `${prefix}${k}.`) : [[`${prefix}${k}`, p]],
+  );
 }

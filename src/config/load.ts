@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseToml, TomlError } from 'smol-toml';
+import { parseAllow } from './networks.js';
 import { type Config, ConfigSchema, isArraySchema, isObjectSchema } from './schema.js';
 
 export interface ConfigIssue {
@@ -12,6 +13,8 @@ export interface ConfigIssue {
   message: string;
   line?: number;
   column?: number;
+  /** other settings the rule involves (one set in the environment takes the blame) */
+  related?: string[];
 }
 
 export class ConfigError extends Error {
@@ -29,6 +32,11 @@ export function formatIssue(i: ConfigIssue): string {
 
 /** Reads, parses and validates a config file; throws ConfigError with every problem found. */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  return validateConfig(readConfigDocument(file), file, env);
+}
+
+/** Reads and parses a config file as written (no defaults, no environment); throws ConfigError. */
+export function readConfigDocument(file: string): unknown {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -44,10 +52,14 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
             : `cannot read (${e.code ?? e.message})`;
     throw new ConfigError([{ source: file, path: '', message: why }]);
   }
-  return parseConfigText(buf, file, env);
+  return parseConfigDocument(buf, file);
 }
 
 export function parseConfigText(buf: Buffer | string, source: string, env: NodeJS.ProcessEnv = {}): Config {
+  return validateConfig(parseConfigDocument(buf, source), source, env);
+}
+
+function parseConfigDocument(buf: Buffer | string, source: string): unknown {
   const text = typeof buf === 'string' ? buf : buf.toString('utf8');
   if (text.trim() === '') {
     throw new ConfigError([
@@ -69,7 +81,7 @@ export function parseConfigText(buf: Buffer | string, source: string, env: NodeJ
     }
     throw err;
   }
-  return validateConfig(raw, source, env);
+  return raw;
 }
 
 /** Validates a plain object (from TOML or an API patch), applying environment overrides and defaults. */
@@ -85,7 +97,11 @@ export function validateConfig(raw: unknown, source: string, env: NodeJS.Process
     const custom = typeof e.schema.errorMessage === 'string' ? e.schema.errorMessage : undefined;
     issues.push({ source, path, message: custom ?? describeRule(e.schema, e.message, e.value) });
   }
-  if (issues.length === 0) crossChecks(withDefaults as Config, source, issues);
+  // cross-field rules run on whatever has the right types, so every problem is reported in one pass
+  const crossIssues: ConfigIssue[] = [];
+  crossChecks(withDefaults as Config, source, crossIssues);
+  for (const i of crossIssues) if (!issues.some((x) => x.path === i.path)) issues.push(i);
+  blameEnvironment(issues, source, env);
   if (issues.length > 0) throw new ConfigError(issues);
   return withDefaults as Config;
 }
@@ -110,6 +126,8 @@ function describeRule(schema: TSchema, fallback: string, value: unknown): string
   if (schema.type === 'string') {
     if (value === undefined) return 'required; add it';
     if (typeof value !== 'string') return `expected a string, ${got}`;
+    if (typeof schema.maxLength === 'number' && value.length > schema.maxLength)
+      return `at most ${schema.maxLength} characters, got ${value.length}`;
     if (schema.minLength) return `must not be empty`;
   }
   if (schema.type === 'array') return `expected an array (${fallback}), ${got}`;
@@ -237,6 +255,17 @@ export function applyEnvOverrides(value: Record<string, unknown>, env: NodeJS.Pr
   }
 }
 
+/** The setting paths the environment overrides (ASICD_* names that name a setting). */
+export function envOverridePaths(env: NodeJS.ProcessEnv): (string | number)[][] {
+  const out: (string | number)[][] = [];
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith('ASICD_') || text === undefined || name === 'ASICD_CONFIG') continue;
+    const hit = resolveEnvPath(ConfigSchema, name.slice('ASICD_'.length).toLowerCase());
+    if (hit) out.push(hit.path);
+  }
+  return out;
+}
+
 function resolveEnvPath(schema: TSchema, rest: string): { path: (string | number)[]; schema: TSchema } | undefined {
   if (isObjectSchema(schema)) {
     // Longest key first so that `fallback_time_s` wins over a shorter prefix.
@@ -275,24 +304,96 @@ function coerceScalar(schema: TSchema, text: string): unknown {
   return text;
 }
 
+/** Where a value came from the environment, the problem is the environment variable's, not the file's. */
+function blameEnvironment(issues: ConfigIssue[], source: string, env: NodeJS.ProcessEnv): void {
+  const byPath = new Map<string, string>();
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith('ASICD_') || text === undefined || name === 'ASICD_CONFIG') continue;
+    const hit = resolveEnvPath(ConfigSchema, name.slice('ASICD_'.length).toLowerCase());
+    if (hit)
+      byPath.set(
+        hit.path.reduce<string>((a, k) => joinPath(a, k), ''),
+        name,
+      );
+  }
+  for (const i of issues) {
+    if (i.source !== source) continue;
+    const name = [i.path, ...(i.related ?? [])].map((p) => byPath.get(p)).find((n) => n !== undefined);
+    if (name) {
+      i.source = `environment variable ${name}`;
+      delete i.line;
+      delete i.column;
+    }
+  }
+  for (const i of issues) delete i.related;
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
 function crossChecks(c: Config, source: string, out: ConfigIssue[]): void {
-  const t = c.thermal;
-  if (!(t.target_c < t.hot_c)) {
-    out.push({ source, path: 'thermal.target_c', message: `must be below thermal.hot_c (${t.hot_c})` });
+  const t = (c.thermal ?? {}) as Partial<Config['thermal']>;
+  if (isNum(t.target_c) && isNum(t.hot_c) && !(t.target_c < t.hot_c)) {
+    out.push({
+      source,
+      path: 'thermal.target_c',
+      message: `must be below thermal.hot_c (${t.hot_c})`,
+      related: ['thermal.hot_c'],
+    });
   }
-  if (!(t.hot_c < t.dangerous_c)) {
-    out.push({ source, path: 'thermal.hot_c', message: `must be below thermal.dangerous_c (${t.dangerous_c})` });
+  if (isNum(t.hot_c) && isNum(t.dangerous_c) && !(t.hot_c < t.dangerous_c)) {
+    out.push({
+      source,
+      path: 'thermal.hot_c',
+      message: `must be below thermal.dangerous_c (${t.dangerous_c})`,
+      related: ['thermal.dangerous_c'],
+    });
   }
-  if (c.fans.min_working > c.fans.count) {
+  const f = (c.fans ?? {}) as Partial<Config['fans']>;
+  if (isNum(f.min_working) && isNum(f.count) && f.min_working > f.count) {
     out.push({
       source,
       path: 'fans.min_working',
-      message: `must not exceed fans.count (${c.fans.count}); set 0 only where the boards are cooled otherwise`,
+      message: `must not exceed fans.count (${f.count}); set 0 only where the boards are cooled otherwise`,
+      related: ['fans.count'],
     });
   }
+  const api = (c.api ?? {}) as Partial<Config['api']>;
+  if (typeof api.cgminer_allow === 'string') {
+    try {
+      parseAllow(api.cgminer_allow);
+    } catch (err) {
+      out.push({
+        source,
+        path: 'api.cgminer_allow',
+        message: `${(err as Error).message}; expected [W:|R:]address[/bits],…`,
+      });
+    }
+  }
+  if (
+    api.enabled !== false &&
+    api.cgminer_enabled !== false &&
+    isNum(api.port) &&
+    api.port === api.cgminer_port &&
+    api.host === api.cgminer_host
+  ) {
+    out.push({
+      source,
+      path: 'api.cgminer_port',
+      message: `is also api.port (${api.port}); give each API its own port`,
+    });
+  }
+  if (Array.isArray(c.pools)) {
+    c.pools.forEach((p, i) => {
+      const m = typeof p?.url === 'string' ? /:([0-9]{1,5})$/.exec(p.url) : null;
+      if (m && (Number(m[1]) < 1 || Number(m[1]) > 65535))
+        out.push({ source, path: `pools[${i}].url`, message: `port ${Number(m[1])} is not a TCP port (1-65535)` });
+    });
+  }
+  if (!Array.isArray(c.chains)) return;
   const seen = new Map<string, number>();
   c.chains.forEach((ch, i) => {
-    for (const dev of [ch.uart, ch.spi]) {
+    for (const dev of [ch?.uart, ch?.spi]) {
+      if (typeof dev !== 'string') continue;
       const prev = seen.get(dev);
       if (prev !== undefined) {
         out.push({ source, path: `chains[${i}]`, message: `${dev} is already used by chains[${prev}]` });

@@ -26,7 +26,13 @@ export class HwmonFans {
   }
 
   async pwm(fan: number): Promise<number> {
-    return Number.parseInt(await readFile(join(this.dir, `pwm${fan}`), 'utf8'), 10);
+    // a plain file standing in for sysfs (the simulator's) reads empty while our own write to it is under way
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const v = Number.parseInt(await readFile(join(this.dir, `pwm${fan}`), 'utf8'), 10);
+      if (Number.isFinite(v)) return v;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`pwm${fan}: not a number`);
   }
 
   async rpm(fan: number): Promise<number> {

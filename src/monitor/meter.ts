@@ -6,15 +6,31 @@ export class HashMeter {
   private readonly buckets: Float64Array;
   private headSec: number;
   private total = 0;
-  readonly startedMs: number;
+  private startMs: number;
 
   constructor(
     private readonly now: () => number = Date.now,
     private readonly spanS = 900,
   ) {
     this.buckets = new Float64Array(spanS);
-    this.startedMs = now();
-    this.headSec = Math.floor(this.startedMs / 1000);
+    this.startMs = now();
+    this.headSec = Math.floor(this.startMs / 1000);
+  }
+
+  /** When measuring began: construction, or begin(). */
+  get startedMs(): number {
+    return this.startMs;
+  }
+
+  /**
+   * Measuring begins now (a board starts mining): time before it, spent bringing the board up, would read as zero
+   * hash rate. Once work has been counted the start stays where it is.
+   */
+  begin(nowMs = this.now()): void {
+    if (this.total > 0) return;
+    this.startMs = nowMs;
+    this.headSec = Math.floor(nowMs / 1000);
+    this.buckets.fill(0);
   }
 
   private advance(sec: number): void {
@@ -41,13 +57,13 @@ export class HashMeter {
     let sum = 0;
     for (let i = 0; i < w; i++) sum += this.buckets[(sec - i + this.spanS * 2) % this.spanS];
     // the current bucket is partial: measure the window in real time, and never longer than we have run
-    const spanMs = Math.min((w - 1) * 1000 + (nowMs % 1000), nowMs - this.startedMs);
+    const spanMs = Math.min((w - 1) * 1000 + (nowMs % 1000), nowMs - this.startMs);
     return spanMs > 0 ? sum / (spanMs / 1000) : 0;
   }
 
   /** Average since start. */
   average(): number {
-    const s = (this.now() - this.startedMs) / 1000;
+    const s = (this.now() - this.startMs) / 1000;
     return s > 0 ? this.total / s : 0;
   }
 

@@ -1,4 +1,6 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 
 export class LockError extends Error {
@@ -26,10 +28,45 @@ function alive(pid: number): boolean {
  */
 export class LockSet {
   private held: string[] = [];
+  private readonly claims: net.Server[] = [];
 
   constructor(private readonly dir: string) {}
 
-  acquire(device: string): void {
+  /**
+   * The lock file in `dir`, and a claim that holds whatever lock folder another daemon was given: on Linux an
+   * abstract socket named after the device (the kernel frees it when the process dies, so it is never stale).
+   * Serial devices are also opened exclusively by the transport.
+   */
+  async acquire(device: string): Promise<void> {
+    this.acquireFile(device);
+    if (process.platform === 'linux') await this.claim(device);
+  }
+
+  private async claim(device: string): Promise<void> {
+    let name = device;
+    try {
+      if (!device.includes('://')) name = realpathSync(device); // /dev/serial/by-id/… and /dev/ttyS1 are one device
+    } catch {
+      // not there (yet): its name is what we have
+    }
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new LockError(`${device} is in use by another daemon (with another lock folder); stop it first`)
+            : err,
+        ),
+      );
+      // abstract socket names are at most 107 bytes: long device names go by their hash
+      const key = name.length > 80 ? createHash('sha256').update(name).digest('hex') : name;
+      server.listen(`\0asicd-device:${key}`, () => resolve());
+    });
+    server.unref();
+    this.claims.push(server);
+  }
+
+  private acquireFile(device: string): void {
     mkdirSync(this.dir, { recursive: true });
     const file = join(this.dir, lockNameFor(device));
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -52,6 +89,7 @@ export class LockSet {
   }
 
   releaseAll(): void {
+    for (const c of this.claims.splice(0)) c.close();
     for (const f of this.held.splice(0)) {
       try {
         unlinkSync(f);

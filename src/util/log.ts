@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import PinoPretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -15,7 +15,8 @@ export function registerSecret(value: string | undefined): void {
 
 const URL_SECRETS: [RegExp, string][] = [
   // user:password@ in URLs
-  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]+:)[^\s@/"]+@/gi, `$1${REDACTED}@`],
+  // (the lookbehind starts a scheme only where a word starts: without it a long run of letters costs O(n²))
+  [/(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]+:)[^\s@/"]+@/gi, `$1${REDACTED}@`],
   // ?token=… &key=… &secret=… &password=…
   [/([?&](?:token|key|secret|password|pass|apikey|api_key|access_token)=)[^&\s"]+/gi, `$1${REDACTED}`],
   // Slack (/services/T/B/secret), Discord and Teams style webhook paths (/webhooks/id/secret)
@@ -69,12 +70,18 @@ export interface LogOptions {
   destination?: DestinationStream;
 }
 
+/**
+ * pino-pretty is loaded only when asked for (--pretty, a terminal): the service logs JSON to journald, and the
+ * pretty printer costs several MB of memory on a controller that never uses it.
+ */
+function prettyStream(): DestinationStream {
+  const PinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return PinoPretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' });
+}
+
 export function createLogger(opts: LogOptions = {}): Logger {
   const dest: DestinationStream =
-    opts.destination ??
-    (opts.pretty
-      ? PinoPretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' })
-      : pino.destination({ fd: 1, sync: false }));
+    opts.destination ?? (opts.pretty ? prettyStream() : pino.destination({ fd: 1, sync: false }));
   const tee = pino.multistream([
     { stream: dest, level: 'trace' },
     { stream: recentLogs, level: 'trace' },

@@ -1,63 +1,71 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { join } from 'node:path';
-import { stringify } from 'smol-toml';
 import { CgminerApi } from '../../src/api/cgminer.js';
 import { ApiServer } from '../../src/api/server.js';
 import { buildComponents } from '../../src/components.js';
-import { loadConfigFile } from '../../src/config/load.js';
+import { ConfigStore } from '../../src/config/store.js';
 import { Daemon } from '../../src/daemon.js';
-import { Simulator, type SimulatorOptions } from '../../src/sim/board/simulator.js';
-import { simMinerConfig } from '../../src/sim/miner-config.js';
-import { TestPool } from '../../src/sim/pool/server.js';
+import type { SimulatorOptions } from '../../src/sim/board/simulator.js';
 import { memoryLogger } from './log.js';
-import { tempDir } from './proc.js';
+import { atFileEnd, once } from './proc.js';
+import { simFiles } from './sim-files.js';
 
+/**
+ * A port free now, for a server a test starts later. Picked below the kernel's ephemeral range (32768 and up on
+ * Linux): a port the kernel handed out for a moment (port 0) is soon handed out again as the local end of some other
+ * test's outgoing connection, and the server's listen then fails with EADDRINUSE.
+ */
 export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const s = net.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise((r) => s.close(r));
+      return port;
+    }
+    if (attempt > 200) throw new Error('no free port between 20000 and 32000');
+  }
 }
 
 /** The real daemon (config file, Daemon, every component) in this process, on the simulator and a test pool. */
-export async function startDaemon(extra: Record<string, unknown> = {}, simOptions: Partial<SimulatorOptions> = {}) {
-  const dir = tempDir('asicd-d-');
-  const sim = new Simulator({
-    boards: 2,
-    chips: 8,
-    seed: 5,
-    scaleShift: 27,
-    link: 'tcp',
+export async function startDaemon(
+  extra: Record<string, unknown> = {},
+  simOptions: Partial<SimulatorOptions> = {},
+  /** ASICD_* overrides, read as the daemon reads its environment */
+  env: NodeJS.ProcessEnv = {},
+) {
+  const {
     dir,
-    fans: 2,
-    controlPort: 0,
-    ...simOptions,
-  });
-  await sim.start();
-  const pool = new TestPool({ difficulty: 2e-6 });
-  await pool.start();
-  const apiPort = await freePort();
-  const cgPort = await freePort();
-  const file = join(dir, 'asicd.toml');
-  writeFileSync(
+    sim,
+    pool,
     file,
-    stringify(
-      simMinerConfig({
-        dir,
-        boards: sim.info(),
-        hwmon: sim.hwmonDir,
-        fans: 2,
-        chips: 8,
-        pool: { url: pool.url, user: 'api.worker', password: 'pool-secret-pw' },
-        extra: { ...extra, api: { port: apiPort, cgminer_port: cgPort, ...((extra.api as object) ?? {}) } },
-      }),
-    ),
-  );
+    cgPort,
+    stop: stopSim,
+  } = await simFiles({
+    prefix: 'asicd-d-',
+    user: 'api.worker',
+    password: 'pool-secret-pw',
+    extra,
+    simOptions,
+  });
   const mem = memoryLogger('info');
-  const daemon = new Daemon(loadConfigFile(file), file, mem.log, buildComponents);
-  await daemon.start();
+  const daemon = new Daemon(ConfigStore.open(file, env), file, mem.log, buildComponents);
+  try {
+    await daemon.start();
+  } catch (err) {
+    await stopSim();
+    throw err;
+  }
+  const stop = once(async () => {
+    await daemon.stop('test done');
+    await stopSim();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  void atFileEnd(stop);
   const api = daemon.running.find((c): c is ApiServer => c instanceof ApiServer);
   const cg = daemon.running.find((c): c is CgminerApi => c instanceof CgminerApi);
   if (!api?.app || !cg) throw new Error('API components missing');
@@ -70,13 +78,9 @@ export async function startDaemon(extra: Record<string, unknown> = {}, simOption
     api,
     app: api.app,
     cg,
-    base: `http://127.0.0.1:${apiPort}`,
+    base: `http://127.0.0.1:${daemon.store.running.api.port}`,
     cgPort,
     logs: mem.lines,
-    stop: async () => {
-      await daemon.stop('test done');
-      await pool.stop();
-      await sim.stop();
-    },
+    stop,
   };
 }

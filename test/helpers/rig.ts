@@ -5,7 +5,7 @@ import { Simulator } from '../../src/sim/board/simulator.js';
 import { TestPool, type TestPoolOptions } from '../../src/sim/pool/server.js';
 import type { Component } from '../../src/util/lifecycle.js';
 import { memoryLogger } from './log.js';
-import { tempDir } from './proc.js';
+import { atFileEnd, once, tempDir } from './proc.js';
 
 export interface Rig {
   sim: Simulator;
@@ -27,6 +27,8 @@ export async function startRig(o: {
   pool?: Partial<Config['pool']>;
   poolEntries?: Record<string, unknown>[];
   configFile?: string;
+  /** the simulator models job exhaustion at real speed */
+  exhaustion?: boolean;
 }): Promise<Rig> {
   const dir = tempDir('asicd-rig-');
   const sim = new Simulator({
@@ -38,6 +40,7 @@ export async function startRig(o: {
     dir,
     fans: 2,
     controlPort: 0,
+    exhaustion: o.exhaustion,
   });
   await sim.start();
   const pools = o.pools.map((p) => new TestPool({ notifyIntervalMs: 5000, ...p }));
@@ -56,17 +59,13 @@ export async function startRig(o: {
   const miner = new Miner(config, o.configFile, log);
   const comps: Component[] = miner.components();
   for (const c of comps) await c.start();
-  return {
-    sim,
-    pools,
-    miner,
-    configFile: o.configFile,
-    stop: async () => {
-      for (const c of [...comps].reverse()) await c.stop();
-      for (const p of pools) await p.stop();
-      await sim.stop();
-    },
-  };
+  const stop = once(async () => {
+    for (const c of [...comps].reverse()) await c.stop();
+    for (const p of pools) await p.stop();
+    await sim.stop();
+  });
+  void atFileEnd(stop);
+  return { sim, pools, miner, configFile: o.configFile, stop };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

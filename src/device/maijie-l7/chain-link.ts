@@ -30,6 +30,8 @@ export interface LinkCounters {
   /** Frames with a good CRC but impossible fields (unknown register, chip address beyond the chain). */
   impossibleFrames: number;
   readTimeouts: number;
+  /** Broadcast-read replies that arrived after the read finished. */
+  lateReplies: number;
 }
 
 export interface Enumeration {
@@ -71,6 +73,12 @@ export class ChainLink {
   onNonce: (r: NonceReply) => void = () => {};
   private pending: PendingRead[] = [];
   private collector: ((r: Extract<Response, { kind: 'register' }>) => void) | undefined;
+  private collectorReg = -1;
+  /** the register of the last broadcast read, and until when its stragglers are expected */
+  private lateReg = -1;
+  private lateUntilMs = 0;
+  /** reads that timed out lately: their replies may still come */
+  private timedOut: { chip: number; reg: number; untilMs: number }[] = [];
   private readonly log: Logger;
 
   constructor(
@@ -95,6 +103,7 @@ export class ChainLink {
       registerReplies: 0,
       impossibleFrames: 0,
       readTimeouts: 0,
+      lateReplies: 0,
     };
     transport.on('data', (d: Buffer) => this.parser.push(d));
   }
@@ -114,12 +123,21 @@ export class ChainLink {
       this.impossible(`register reply for unknown register 0x${r.reg.toString(16)} from chip ${r.chip}`);
       return;
     }
-    if (this.collector) {
+    if (this.collector && r.reg === this.collectorReg) {
       this.collector(r);
       return;
     }
     const i = this.pending.findIndex((p) => p.chip === r.chip && p.reg === r.reg);
     if (i < 0) {
+      // a reply that came after its read stopped listening (a broadcast read, or a read that timed out and was
+      // retried): counted, not an anomaly
+      const now = Date.now();
+      const late = this.timedOut.findIndex((x) => x.chip === r.chip && x.reg === r.reg && now < x.untilMs);
+      if (late >= 0) this.timedOut.splice(late, 1);
+      if (late >= 0 || (r.reg === this.lateReg && now < this.lateUntilMs)) {
+        this.counters.lateReplies++;
+        return;
+      }
       this.impossible(`unrequested register reply 0x${r.reg.toString(16)} from chip ${r.chip}`);
       return;
     }
@@ -141,11 +159,16 @@ export class ChainLink {
   async read(chip: number, reg: number): Promise<number> {
     const tries = (this.opts.retries ?? 3) + 1;
     for (let attempt = 0; attempt < tries; attempt++) {
+      // a closed link cannot answer: fail now rather than wait out every retry (a stopped board's bring-up ends)
+      if (!this.transport.isOpen)
+        throw new ChainLinkError('ENOTOPEN', `chip ${chip} register 0x${reg.toString(16)}: link closed`);
       const v = await new Promise<number | undefined>((resolve) => {
         const timer = setTimeout(() => {
           const i = this.pending.findIndex((p) => p.timer === timer);
           if (i >= 0) this.pending.splice(i, 1);
           this.counters.readTimeouts++;
+          this.timedOut.push({ chip, reg, untilMs: Date.now() + 2000 });
+          if (this.timedOut.length > 16) this.timedOut.shift();
           resolve(undefined);
         }, this.opts.readTimeoutMs ?? 100);
         this.pending.push({ chip, reg, resolve, timer });
@@ -156,8 +179,12 @@ export class ChainLink {
     throw new ChainLinkError('ETIMEOUT', `chip ${chip} did not answer a read of register 0x${reg.toString(16)}`);
   }
 
-  /** Broadcast read: every chip's reply in chain order, collected until the link is quiet. */
-  async readAll(reg: number, quietMs = 60, maxMs = 3000): Promise<{ chip: number; value: number }[]> {
+  /**
+   * Broadcast read: every chip's reply in chain order, collected until the link is quiet for `quietMs` after a reply.
+   * The first reply gets `firstMs`: a busy host (or simulator) may take longer to start answering than the gap
+   * between two replies, and a bring-up failed for that costs a retry.
+   */
+  async readAll(reg: number, quietMs = 60, maxMs = 3000, firstMs = 500): Promise<{ chip: number; value: number }[]> {
     const out: { chip: number; value: number }[] = [];
     await new Promise<void>((resolve) => {
       let quiet: NodeJS.Timeout;
@@ -167,20 +194,22 @@ export class ChainLink {
         clearTimeout(end);
         resolve();
       }
-      const arm = () => {
+      const arm = (ms: number) => {
         clearTimeout(quiet);
-        quiet = setTimeout(finish, quietMs);
+        quiet = setTimeout(finish, ms);
       };
+      this.collectorReg = reg;
       this.collector = (r) => {
-        if (r.reg === reg) {
-          out.push({ chip: r.chip, value: r.value });
-          arm();
-        }
+        out.push({ chip: r.chip, value: r.value });
+        arm(quietMs);
       };
-      arm();
+      arm(Math.max(quietMs, firstMs));
       this.send(readRegister(0, reg, true));
     });
     this.collector = undefined;
+    this.collectorReg = -1;
+    this.lateReg = reg;
+    this.lateUntilMs = Date.now() + 2000;
     return out;
   }
 

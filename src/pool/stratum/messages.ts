@@ -19,6 +19,8 @@ export interface RpcResponse {
 export type Parsed = RpcRequest | RpcResponse | { kind: 'invalid'; reason: string };
 
 export function parseLine(line: string): Parsed {
+  // what cannot be a JSON object is refused without JSON.parse: a thrown SyntaxError per junk line is costly garbage
+  if (!/^\s*\{/.test(line)) return { kind: 'invalid', reason: `not a JSON-RPC object: ${preview(line)}` };
   let msg: unknown;
   try {
     msg = JSON.parse(line);

@@ -4,7 +4,8 @@ import { targetFromDifficulty, targetToLeBytes } from './target.js';
 
 /** What a pool asked for (mining.notify), with the session state that applies to it. */
 export interface Job {
-  poolId: string;
+  /** the pool manager's id of the pool */
+  poolId: number;
   jobId: string;
   /** prevhash as sent by the pool (eight 4-byte words, each word byte-swapped). */
   prevHashHex: string;
@@ -21,6 +22,8 @@ export interface Job {
   /** Version bits we may roll (0 = none). */
   versionMask: number;
   receivedAtMs: number;
+  /** the connection lineage it came on (a resumed session keeps its lineage); absent outside a pool client */
+  lineage?: number;
 }
 
 /** One unit of work for a chain: a job with its extranonce2 fixed, so the header is known but for nonce/version. */
@@ -39,7 +42,7 @@ export interface Work {
 
 /** A result that meets the pool target: everything `mining.submit` needs. */
 export interface Share {
-  poolId: string;
+  poolId: number;
   jobId: string;
   extranonce2: string;
   ntime: number;
@@ -53,6 +56,8 @@ export interface Share {
   foundAtMs: number;
   /** board that found it, for per-board share statistics */
   board?: number;
+  /** the connection lineage of its job (a set_extranonce starts a new one): an answer after a newer one is not judged */
+  lineage?: number;
 }
 
 export class WorkError extends Error {

@@ -4,6 +4,7 @@ import { type Command, CommandParser } from '../../device/maijie-l7/parser.js';
 import { decodePll } from '../../device/maijie-l7/pll.js';
 import { FAULT_BITS, MCU_OP, MCU_REG, MCU_STATUS, REG } from '../../device/maijie-l7/registers.js';
 import type { SimEndpoint } from './endpoints.js';
+import { chipSpaceHashes, ExhaustionModel, type FeedChip } from './exhaustion.js';
 import type { ChipWork, NonceOut } from './hasher-protocol.js';
 import {
   approach,
@@ -41,6 +42,12 @@ export interface BoardFaults {
   noiseRate: number;
   supplySag: boolean;
   overTemp: boolean;
+  /** the MCU link carries nothing: requests never arrive (the MCU itself runs on, watchdog and all) */
+  mcuLost: boolean;
+  /** POWER_EN writes answered busy: the board cannot be powered off (or on) through its MCU */
+  powerStuck: boolean;
+  /** the outlet PCB sensor reads this instead of the truth (undefined: the truth) */
+  outletSensorC: number | undefined;
 }
 
 export interface BoardHooks {
@@ -60,6 +67,8 @@ export interface BoardHooks {
   /** Observers for benchmarks: a job frame arrived; nonce replies were written. */
   onJob?: (jobId: number) => void;
   onNoncesSent?: (nonces: number[]) => void;
+  /** Model job exhaustion at the real-equivalent rate (exhaustion.ts): exhausted chips return no nonces. */
+  exhaustion?: boolean;
 }
 
 const POWER_ON_BOOT_MS = 50;
@@ -78,7 +87,15 @@ const CHIP_RESET = {
 /** One simulated hash board: its chain of chips on a UART endpoint and its MCU on another. */
 export class SimBoard {
   readonly chips: Chip[];
-  readonly faults: BoardFaults = { brokenAt: undefined, noiseRate: 0, supplySag: false, overTemp: false };
+  readonly faults: BoardFaults = {
+    brokenAt: undefined,
+    noiseRate: 0,
+    supplySag: false,
+    overTemp: false,
+    mcuLost: false,
+    powerStuck: false,
+    outletSensorC: undefined,
+  };
   power = false;
   plugged = true;
   voltageSetMv: number = MODEL.factoryMv;
@@ -95,6 +112,8 @@ export class SimBoard {
   private readonly cmdParser: CommandParser;
   private readonly mcuParser: McuFrameParser;
   private readonly rand: () => number;
+  /** job exhaustion at real speed, when the simulator models it */
+  readonly feed: ExhaustionModel | undefined;
 
   constructor(
     readonly index: number,
@@ -118,6 +137,7 @@ export class SimBoard {
       idleMs: 0,
       noncesSent: 0,
     }));
+    this.feed = hooks.exhaustion ? new ExhaustionModel(nChips) : undefined;
     this.cmdParser = new CommandParser((c) => this.onCommand(c));
     this.mcuParser = new McuFrameParser(
       0xa5,
@@ -132,7 +152,7 @@ export class SimBoard {
       if (dropped > 0) for (const c of this.reachable()) c.errorCount += dropped;
     });
     mcu.on('data', (d: Buffer) => {
-      if (this.plugged) this.mcuParser.push(d);
+      if (this.plugged && !this.faults.mcuLost) this.mcuParser.push(d);
     });
   }
 
@@ -165,6 +185,8 @@ export class SimBoard {
   // ---- chain link -------------------------------------------------------------------------------------------
 
   private onCommand(c: Command): void {
+    // walk the chips' jobs up to now at the rates that held so far, before this command changes any
+    this.feed?.advance(Date.now(), this.realRates());
     const chips = this.reachable();
     if (chips.length === 0) return;
     if (c.kind === 'job') {
@@ -273,6 +295,12 @@ export class SimBoard {
     this.hasJob = true;
     const maskReg = this.chips[0]?.versionMaskReg ?? 0;
     const versionMaskBits = maskReg >>> 16 === 0x9000 ? maskReg & 0xffff : 0;
+    if (this.feed) {
+      const reach = this.reachable();
+      const interval = Math.max(1, Math.floor(256 / Math.max(1, reach.length)));
+      const idx = reach.map((c) => this.chips.indexOf(c));
+      this.feed.job(now, this.realRates(), idx, chipSpaceHashes(interval, versionMaskBits));
+    }
     this.hooks.hasher({ t: 'job', jobId: f[4] & 0xf8, header, versionMaskBits });
     this.hooks.onJob?.(f[4] & 0xf8);
   }
@@ -284,9 +312,17 @@ export class SimBoard {
     const frames: Buffer[] = [];
     const sent: number[] = [];
     const byAddr = new Map(this.reachable().map((c) => [c.address, c]));
+    const feed = this.feed;
+    const exhausted = new Set<Chip>();
+    if (feed) {
+      feed.advance(Date.now(), this.realRates());
+      this.chips.forEach((c, i) => {
+        if (feed.exhausted(i)) exhausted.add(c);
+      });
+    }
     for (const n of list) {
       const c = byAddr.get(n.addr);
-      if (!c || c.dead || !this.answers(c)) continue;
+      if (!c || c.dead || !this.answers(c) || exhausted.has(c)) continue;
       sent.push(n.nonce);
       c.nonceCount = (c.nonceCount + 1) >>> 0;
       c.noncesSent++;
@@ -322,8 +358,25 @@ export class SimBoard {
     });
   }
 
+  /** Each chip's real-equivalent rate (HASH_INFO's cores at shift 0, its own frequency); 0 where it does not hash. */
+  private realRates(): FeedChip[] {
+    return this.chipWork().map((w, i) => ({ rateHs: w.hashing ? this.chips[i].freqMHz * 1e6 * MODEL.cores : 0 }));
+  }
+
+  private chipsPushQueued = false;
+
+  /**
+   * Sends the chips' work to the hashing thread, at most once per turn of the event loop: bring-up writes registers
+   * of every chip over and over (a frequency ramp is chips × steps writes), and one message per write queued seconds
+   * of stale updates ahead of the first job.
+   */
   pushChips(): void {
-    this.hooks.hasher({ t: 'chips', chips: this.chipWork() });
+    if (this.chipsPushQueued) return;
+    this.chipsPushQueued = true;
+    setImmediate(() => {
+      this.chipsPushQueued = false;
+      this.hooks.hasher({ t: 'chips', chips: this.chipWork() });
+    });
   }
 
   // ---- board MCU --------------------------------------------------------------------------------------------
@@ -376,7 +429,7 @@ export class SimBoard {
         }
         case MCU_REG.TEMPS: {
           const dies = this.sensorChips().map((c) => c.tempC);
-          const all = [this.inletPcbC, this.outletPcbC, ...dies];
+          const all = [this.inletPcbC, this.faults.outletSensorC ?? this.outletPcbC, ...dies];
           const b = Buffer.alloc(1 + 2 * all.length);
           b[0] = all.length;
           all.forEach((t, i) => {
@@ -398,6 +451,7 @@ export class SimBoard {
     switch (reg) {
       case MCU_REG.POWER_EN:
         if (data.length !== 1 || data[0] > 1) return range();
+        if (this.faults.powerStuck) return this.mcuReply(MCU_STATUS.BUSY, reg);
         this.setPower(data[0] === 1);
         return ok();
       case MCU_REG.VOLTAGE_SET: {
@@ -441,6 +495,10 @@ export class SimBoard {
     this.power = on;
     if (!on) {
       this.hasJob = false;
+      if (this.feed) {
+        this.feed.advance(Date.now(), this.realRates());
+        this.feed.clear(Date.now());
+      }
       this.hooks.hasher({ t: 'clear' });
     }
     this.pushChips();
@@ -452,15 +510,15 @@ export class SimBoard {
   step(dtS: number): void {
     const now = Date.now();
     if (this.power && this.watchdogS > 0 && now - this.lastRequestMs > this.watchdogS * 1000) {
-      this.faultBits |= FAULT_BITS.WATCHDOG;
-      this.setPower(false);
+      this.trip(FAULT_BITS.WATCHDOG);
     }
     const air = this.hooks.airflow();
     const v = this.effectiveVoltageMv;
     const n = this.chips.length;
     const chipW = this.chips.map((c) => (this.power ? chipPowerW(c.freqMHz, v, c.tempC) : 0));
     this.boardPowerW = chipW.reduce((a, b) => a + b, 0);
-    const extra = this.faults.overTemp ? 60 : 0;
+    // over-temperature (a heatsink come loose): the chips heat far more for the power they burn; unpowered, they cool
+    const extra = this.faults.overTemp && this.power ? 60 : 0;
     const inlet = this.hooks.inletC();
     this.chips.forEach((c, i) => {
       const target = steadyChipTempC(i, n, this.boardPowerW, chipW[i], air, inlet) + extra;
@@ -471,27 +529,44 @@ export class SimBoard {
     this.inletPcbC = approach(this.inletPcbC, inlet + 0.3 * rise + extra / 2, dtS, this.hooks.thermalTauS);
     this.outletPcbC = approach(this.outletPcbC, inlet + 0.8 * rise + extra / 2, dtS, this.hooks.thermalTauS);
     if (this.power && this.sensorChips().some((c) => c.tempC >= 105)) {
-      this.faultBits |= FAULT_BITS.OVER_TEMP;
-      this.setPower(false);
+      this.trip(FAULT_BITS.OVER_TEMP);
     }
     if (this.faults.supplySag) this.faultBits |= FAULT_BITS.SUPPLY;
     if (this.power) this.pushChips();
+  }
+
+  /** The MCU cuts power on its own for `bit` (over-current, a watchdog trip on demand). */
+  trip(bit: number): void {
+    if (this.power) this.countTrip(bit);
+    this.faultBits |= bit;
+    this.setPower(false);
+  }
+
+  /** Times the MCU cut power by itself, per cause: the oracle's record (FAULTS can be cleared by the host). */
+  readonly trips = { overTemp: 0, overCurrent: 0, watchdog: 0 };
+
+  private countTrip(bit: number): void {
+    if (bit & FAULT_BITS.OVER_TEMP) this.trips.overTemp++;
+    if (bit & FAULT_BITS.OVER_CURRENT) this.trips.overCurrent++;
+    if (bit & FAULT_BITS.WATCHDOG) this.trips.watchdog++;
   }
 
   /** Unplugged: links gone, board dark. Replugged: links back, board powered off as after insertion. */
   async unplug(): Promise<void> {
     this.plugged = false;
     this.setPower(false);
-    await Promise.all([this.uart.stop(), this.mcu.stop()]);
+    await Promise.all([this.uart.unplug(), this.mcu.unplug()]);
   }
 
   async replug(): Promise<void> {
-    await Promise.all([this.uart.start(), this.mcu.start()]);
+    await Promise.all([this.uart.replug(), this.mcu.replug()]);
     this.plugged = true;
   }
 
   oracle() {
+    const feed = this.feed?.report(Date.now(), this.realRates());
     return {
+      exhaustion: feed ? { share: feed.exhaustedShare, idleMs: feed.exhaustedIdleMs, fedMs: feed.fedMs } : null,
       board: this.index,
       power: this.power,
       plugged: this.plugged,
@@ -499,6 +574,8 @@ export class SimBoard {
       powerW: this.boardPowerW,
       faultBits: this.faultBits,
       faults: this.faults,
+      trips: { ...this.trips },
+      maxChipC: Math.max(...this.chips.map((c) => c.tempC)),
       hashes: this.hashes,
       badFrames: this.badFrames,
       chips: this.chips.map((c, i) => ({
@@ -514,6 +591,9 @@ export class SimBoard {
         errorCount: c.errorCount,
         idleMs: c.idleMs,
         idleFraction: c.firstJobMs > 0 ? c.idleMs / Math.max(1, Date.now() - c.firstJobMs) : 0,
+        exhaustedIdleMs: feed?.chips[i].exhaustedIdleMs ?? 0,
+        exhaustedShare: feed?.chips[i].exhaustedShare ?? 0,
+        exhausted: feed?.chips[i].exhausted ?? false,
       })),
     };
   }

@@ -13,8 +13,11 @@ export interface SimEndpoint extends EventEmitter {
   /** What the daemon opens. */
   readonly hostPath: string;
   start(): Promise<void>;
-  /** Tears the link down, as if the board was unplugged. */
+  /** Tears the link down for good. */
   stop(): Promise<void>;
+  /** The board is unplugged: the link carries nothing and takes no connection until replug(). */
+  unplug(): Promise<void>;
+  replug(): Promise<void>;
   write(b: Buffer): void;
 }
 
@@ -37,6 +40,10 @@ export class TcpEndpoint extends EventEmitter implements SimEndpoint {
 
   start(): Promise<void> {
     const server = net.createServer((s) => {
+      if (this.unplugged) {
+        s.destroy();
+        return;
+      }
       this.client?.destroy();
       this.client = s;
       s.setNoDelay(true);
@@ -57,6 +64,22 @@ export class TcpEndpoint extends EventEmitter implements SimEndpoint {
         res();
       });
     });
+  }
+
+  /**
+   * Unplugged, the listener stays (refusing every connection): closing it would free the port for anything else on
+   * the machine to take before the board is plugged back in.
+   */
+  private unplugged = false;
+
+  async unplug(): Promise<void> {
+    this.unplugged = true;
+    this.client?.destroy();
+    this.client = undefined;
+  }
+
+  async replug(): Promise<void> {
+    this.unplugged = false;
   }
 
   async stop(): Promise<void> {
@@ -124,6 +147,15 @@ export class PtyEndpoint extends EventEmitter implements SimEndpoint {
       p.kill('SIGTERM');
       await exited;
     }
+  }
+
+  /** Unplugged, the pseudo-terminal vanishes, as a USB-serial device would. */
+  unplug(): Promise<void> {
+    return this.stop();
+  }
+
+  replug(): Promise<void> {
+    return this.start();
   }
 
   write(b: Buffer): void {

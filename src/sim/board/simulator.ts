@@ -5,10 +5,31 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RATINGS } from '../../device/maijie-l7/ratings.js';
+import { FAULT_BITS } from '../../device/maijie-l7/registers.js';
 import { SimBoard } from './board.js';
 import { PtyEndpoint, type SimEndpoint, TcpEndpoint } from './endpoints.js';
 import type { FromHasher, ToHasher } from './hasher-protocol.js';
+import { tuningOracleReply } from './oracle-tuning.js';
 import { airflow, approach, chipPowerW, MODEL, maxStableMHz } from './physics.js';
+
+/** Every fault the simulator can apply (POST /fault {"kind": …}). */
+export const FAULT_KINDS = [
+  'dead-chip',
+  'broken-chain',
+  'uart-noise',
+  'stuck-fan',
+  'fans-lost',
+  'inlet',
+  'supply-sag',
+  'over-temp',
+  'over-current',
+  'watchdog-trip',
+  'mcu-lost',
+  'power-stuck',
+  'outlet-sensor',
+  'unplug',
+  'replug',
+] as const;
 
 export interface SimulatorOptions {
   boards: number;
@@ -24,6 +45,13 @@ export interface SimulatorOptions {
   controlPort: number;
   /** Thermal time constant of chips and boards, s (default the model's; tests shorten it). */
   thermalTauS?: number;
+  /**
+   * Fixed loopback ports, so a hand-written daemon config stays valid across restarts: board i's MCU listens on
+   * basePort + 2i, its tcp:// UART (link 'tcp') on basePort + 2i + 1. Unset: any free ports.
+   */
+  basePort?: number;
+  /** Model job exhaustion at the chips' real-equivalent rate (exhaustion.ts). */
+  exhaustion?: boolean;
 }
 
 export interface SimBoardInfo {
@@ -47,6 +75,8 @@ export class Simulator extends EventEmitter {
   inletC: number = MODEL.inletC;
   private worker: Worker | undefined;
   private physics: NodeJS.Timeout | undefined;
+  /** the physics step in flight: stop waits for it, so nothing writes into a folder about to be removed */
+  private stepping: Promise<void> | undefined;
   private control: FastifyInstance | undefined;
   private lastStep = Date.now();
 
@@ -87,10 +117,12 @@ export class Simulator extends EventEmitter {
     this.worker.on('error', (e) => {
       process.stderr.write(`simulator hashing thread failed: ${e.stack ?? e.message}\n`);
     });
+    const base = this.o.basePort;
+    const portOf = (board: number, which: 0 | 1) => (base ? base + 2 * board + which : 0);
     for (let i = 0; i < this.o.boards; i++) {
       const uart: SimEndpoint =
-        this.o.link === 'pty' ? new PtyEndpoint(this.o.dir, `board${i}-uart`) : new TcpEndpoint();
-      const mcu: SimEndpoint = new TcpEndpoint();
+        this.o.link === 'pty' ? new PtyEndpoint(this.o.dir, `board${i}-uart`) : new TcpEndpoint(portOf(i, 1));
+      const mcu: SimEndpoint = new TcpEndpoint(portOf(i, 0));
       await uart.start();
       await mcu.start();
       const post = (m: ToHasher) => this.worker?.postMessage(m);
@@ -101,10 +133,13 @@ export class Simulator extends EventEmitter {
         onNoncesSent: (nonces) => this.emit('nonces-sent', i, nonces),
         thermalTauS: this.o.thermalTauS ?? MODEL.thermalTauS,
         inletC: () => this.inletC,
+        exhaustion: this.o.exhaustion === true,
       });
       this.boards.push(board);
     }
-    this.physics = setInterval(() => void this.step(), 250);
+    this.physics = setInterval(() => {
+      this.stepping = this.step();
+    }, 250);
     await this.startControl();
   }
 
@@ -119,6 +154,8 @@ export class Simulator extends EventEmitter {
       } catch {
         // a half-written file: keep the last speed
       }
+      // stopped meanwhile: the folder may be gone
+      if (this.stopped) return;
       const target = this.stuckFans.has(i) ? 0 : (Math.max(0, Math.min(255, pwm || 0)) / 255) * MODEL.fanMaxRpm;
       this.fanRpm[i - 1] = approach(this.fanRpm[i - 1], target, dt, MODEL.fanTauS);
       const file = join(this.hwmonDir, `fan${i}_input`);
@@ -128,8 +165,12 @@ export class Simulator extends EventEmitter {
     for (const b of this.boards) b.step(dt);
   }
 
+  private stopped = false;
+
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.physics);
+    await this.stepping;
     await this.control?.close();
     for (const b of this.boards) await Promise.all([b.uart.stop(), b.mcu.stop()]);
     this.worker?.postMessage({ t: 'stop' } satisfies ToHasher);
@@ -193,6 +234,31 @@ export class Simulator extends EventEmitter {
         if (!board) return needBoard();
         board.faults.overTemp = on;
         return undefined;
+      case 'mcu-lost':
+        if (!board) return needBoard();
+        board.faults.mcuLost = on;
+        return undefined;
+      case 'power-stuck':
+        if (!board) return needBoard();
+        board.faults.powerStuck = on;
+        return undefined;
+      case 'over-current':
+        if (!board) return needBoard();
+        if (on) board.trip(FAULT_BITS.OVER_CURRENT);
+        return undefined;
+      case 'watchdog-trip':
+        if (!board) return needBoard();
+        if (on) board.trip(FAULT_BITS.WATCHDOG);
+        return undefined;
+      case 'outlet-sensor': {
+        if (!board) return needBoard();
+        const c = f.celsius;
+        if (!on) board.faults.outletSensorC = undefined;
+        else if (typeof c !== 'number' || !(c >= -40 && c <= 150))
+          return 'celsius must be −40–150 (what the sensor reads)';
+        else board.faults.outletSensorC = c;
+        return undefined;
+      }
       case 'unplug':
         if (!board) return needBoard();
         await board.unplug();
@@ -202,7 +268,7 @@ export class Simulator extends EventEmitter {
         await board.replug();
         return undefined;
       default:
-        return 'kind must be one of dead-chip, broken-chain, uart-noise, stuck-fan, fans-lost, inlet, supply-sag, over-temp, unplug, replug';
+        return `kind must be one of ${FAULT_KINDS.join(', ')}`;
     }
   }
 
@@ -264,6 +330,10 @@ export class Simulator extends EventEmitter {
       const best = this.best(board, powerW);
       if (!best) return reply.code(404).send({ error: `no board ${board}` });
       return best;
+    });
+    app.get<{ Querystring: { board?: string; power_w?: string } }>('/oracle/tuning', async (req, reply) => {
+      const r = tuningOracleReply(this, req.query);
+      return reply.code(r.status).send(r.body);
     });
     app.post('/fault', async (req, reply) => {
       const body = req.body;

@@ -27,6 +27,10 @@ export interface TestPoolOptions {
   /** Reject workers not in this map (name → password); absent = any worker. */
   workers?: Record<string, string>;
   maxLineBytes?: number;
+  /** misbehave from the start (see setFault) */
+  fault?: Fault;
+  /** false: answer `mining.configure` with `{}`, as pools without BIP310 do (default true) */
+  grantVersionRolling?: boolean;
   log?: Logger;
 }
 
@@ -34,8 +38,42 @@ export type Fault =
   | { kind: 'none' }
   | { kind: 'stall' } // stop answering and sending, keep sockets open
   | { kind: 'reject' } // reject every share
+  | { kind: 'reject-some'; acceptEvery: number } // accept one valid share of every `acceptEvery`, reject the rest
   | { kind: 'slow'; delayMs: number } // delay every reply
-  | { kind: 'garbage' }; // send a garbage line before each message
+  | { kind: 'garbage' } // send a garbage line before each message
+  | { kind: 'black-hole' } // everything as usual, but mining.submit is never answered
+  | { kind: 'notify-flood'; perS: number } // clean_jobs notifies at this rate (each a valid job for 5 s)
+  | { kind: 'tiny-difficulty'; difficulty: number } // set_difficulty to this, with a fresh job
+  // set_difficulty `factor` times the session's, with no new job, enforced at once on the jobs already sent (as some
+  // pools do, where Stratum has it apply from the next job)
+  | { kind: 'raise-difficulty'; factor: number }
+  // mining.set_extranonce with a new extranonce1, no new job; the jobs already sent are judged under it at once
+  | { kind: 'set-extranonce' }
+  | { kind: 'junk'; perS: number } // lines that are not JSON at this rate
+  // a line of `bytes` followed in the same write by a notify of a new job; sessions are not resumable and the first
+  // job of a new session comes a second late; on every new connection too when `everyConnection`
+  | { kind: 'giant-line'; bytes: number; everyConnection: boolean }
+  | { kind: 'reconnect'; waitS: number }; // client.reconnect to ourselves with this wait
+
+export const FAULT_KINDS = [
+  'none',
+  'stall',
+  'reject',
+  'reject-some',
+  'slow',
+  'garbage',
+  'black-hole',
+  'notify-flood',
+  'tiny-difficulty',
+  'raise-difficulty',
+  'set-extranonce',
+  'junk',
+  'giant-line',
+  'reconnect',
+] as const;
+
+/** How long a flood job stays valid: the miner hands on only the newest job every so often. */
+const FLOOD_JOB_TTL_MS = 5000;
 
 export interface WorkerStats {
   accepted: number;
@@ -81,7 +119,19 @@ export const REJECT = {
  */
 export class TestPool extends EventEmitter {
   readonly stats = new Map<string, WorkerStats>();
-  readonly counters = { connections: 0, invalidLines: 0, oversizedLines: 0, unknownMethods: 0, submits: 0 };
+  readonly counters = {
+    connections: 0,
+    invalidLines: 0,
+    oversizedLines: 0,
+    unknownMethods: 0,
+    submits: 0,
+    /** submits left unanswered (black-hole fault) */
+    swallowed: 0,
+    /** lines sent by the fault modes (flood notifies, junk, giant lines, reconnects) */
+    faultLines: 0,
+    /** submits that met their difficulty (reject-some refuses most of them) */
+    validSubmits: 0,
+  };
   private server: net.Server | undefined;
   private readonly sessions = new Map<string, Session>();
   /** Sessions that disconnected, resumable by id: their extranonce1. */
@@ -93,8 +143,15 @@ export class TestPool extends EventEmitter {
   private notifyTimer: NodeJS.Timeout | undefined;
   private blockTimer: NodeJS.Timeout | undefined;
   private fault: Fault = { kind: 'none' };
+  private faultTimer: NodeJS.Timeout | undefined;
+  /** flood job ids → the job they stand for, with when they stop being valid */
+  private readonly floodJobs = new Map<string, { job: PoolJob; untilMs: number }>();
+  private floodSeq = 0;
+  /** the current job's notify line, cut where the id goes (the flood sends thousands a second) */
+  private floodTemplate: { job: PoolJob; before: string; after: string } | undefined;
   private boundPort = 0;
-  private readonly o: Required<Omit<TestPoolOptions, 'vardiff' | 'workers' | 'log'>> & TestPoolOptions;
+  private readonly o: Required<Omit<TestPoolOptions, 'vardiff' | 'workers' | 'log' | 'fault' | 'grantVersionRolling'>> &
+    TestPoolOptions;
 
   constructor(opts: TestPoolOptions = {}) {
     super();
@@ -133,6 +190,7 @@ export class TestPool extends EventEmitter {
     this.current = this.factory.make(true);
     this.jobs.set(this.current.id, this.current);
     await this.listen(this.o.port);
+    if (this.o.fault) this.setFault(this.o.fault);
     this.notifyTimer = setInterval(() => this.broadcastJob(false), this.o.notifyIntervalMs);
     this.blockTimer = setInterval(() => this.newBlock(), this.o.newBlockIntervalMs);
   }
@@ -152,6 +210,7 @@ export class TestPool extends EventEmitter {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.faultTimer);
     clearInterval(this.notifyTimer);
     clearInterval(this.blockTimer);
     for (const s of this.sessions.values()) s.socket.destroy();
@@ -176,6 +235,98 @@ export class TestPool extends EventEmitter {
 
   setFault(f: Fault): void {
     this.fault = f;
+    clearInterval(this.faultTimer);
+    this.faultTimer = undefined;
+    const live = () => [...this.sessions.values()].filter((s) => s.workers.size > 0 && !s.socket.destroyed);
+    switch (f.kind) {
+      case 'notify-flood':
+      case 'junk': {
+        // in 10 ms ticks, carrying over fractions so any rate is met on average
+        let owed = 0;
+        this.faultTimer = setInterval(() => {
+          owed += f.perS / 100;
+          const n = Math.floor(owed);
+          owed -= n;
+          for (const s of live()) {
+            const lines: string[] = [];
+            for (let i = 0; i < n; i++) lines.push(f.kind === 'junk' ? `}{ junk ${i} \u0001` : this.floodNotify());
+            if (n > 0) s.socket.write(`${lines.join('\n')}\n`);
+            this.counters.faultLines += n;
+          }
+        }, 10);
+        return;
+      }
+      case 'tiny-difficulty':
+        for (const s of live()) {
+          s.pendingDifficulty = f.difficulty;
+          this.freshJobFor(s);
+        }
+        return;
+      case 'raise-difficulty':
+        for (const s of live()) {
+          s.difficulty *= f.factor;
+          for (const id of s.jobDifficulty.keys()) s.jobDifficulty.set(id, s.difficulty);
+          this.counters.faultLines++;
+          this.send(s, { id: null, method: 'mining.set_difficulty', params: [s.difficulty] });
+        }
+        return;
+      case 'set-extranonce':
+        for (const s of live()) {
+          s.extranonce1 = randomBytes(this.o.extranonce1Size);
+          this.counters.faultLines++;
+          this.send(s, {
+            id: null,
+            method: 'mining.set_extranonce',
+            params: [s.extranonce1.toString('hex'), this.o.extranonce2Size],
+          });
+        }
+        return;
+      case 'giant-line':
+        for (const s of live()) this.sendGiant(s, f.bytes);
+        return;
+      case 'reconnect':
+        for (const s of live()) {
+          this.counters.faultLines++;
+          this.send(s, { id: null, method: 'client.reconnect', params: [this.o.host, this.boundPort, f.waitS] });
+        }
+        return;
+      default:
+    }
+  }
+
+  /** A notify line of a new clean job for the flood: the current job under a new id, valid for a while. */
+  private floodNotify(): string {
+    const now = Date.now();
+    const job = this.current;
+    if (!job) return '';
+    const id = `f${(this.floodSeq++).toString(16)}`;
+    this.floodJobs.set(id, { job, untilMs: now + FLOOD_JOB_TTL_MS });
+    // drop the expired, oldest first (the map keeps insertion order)
+    for (const [k, v] of this.floodJobs) {
+      if (v.untilMs > now) break;
+      this.floodJobs.delete(k);
+    }
+    if (this.floodTemplate?.job !== job) {
+      const line = JSON.stringify({
+        id: null,
+        method: 'mining.notify',
+        params: notifyParams({ ...job, id: '@', clean: true }),
+      });
+      const at = line.indexOf('"@"');
+      this.floodTemplate = { job, before: line.slice(0, at + 1), after: line.slice(at + 2) };
+    }
+    return `${this.floodTemplate.before}${id}${this.floodTemplate.after}`;
+  }
+
+  /** The giant line and, in the same write, a notify of a job that is valid on this session only. */
+  private sendGiant(s: Session, bytes: number): void {
+    const job = this.factory.make(false);
+    this.jobs.set(job.id, job);
+    s.jobDifficulty.set(job.id, s.difficulty);
+    const giant = JSON.stringify({ id: null, method: 'client.show_message', params: ['x'.repeat(bytes)] });
+    const notify = JSON.stringify({ id: null, method: 'mining.notify', params: notifyParams({ ...job, clean: true }) });
+    this.counters.faultLines++;
+    s.socket.write(`${giant}\n${notify}\n`);
   }
 
   /** A new block: every job so far is stale; miners get a clean_jobs notify. */
@@ -339,7 +490,7 @@ export class TestPool extends EventEmitter {
   private onConfigure(s: Session, id: unknown, params: unknown[]): void {
     const [exts, opts] = params;
     const result: Record<string, unknown> = {};
-    if (Array.isArray(exts) && exts.includes('version-rolling')) {
+    if (Array.isArray(exts) && exts.includes('version-rolling') && this.o.grantVersionRolling !== false) {
       const asked = (opts as Record<string, unknown> | undefined)?.['version-rolling.mask'];
       const want =
         typeof asked === 'string' && /^[0-9a-fA-F]{1,8}$/.test(asked) ? Number.parseInt(asked, 16) : 0xffffffff;
@@ -352,7 +503,7 @@ export class TestPool extends EventEmitter {
 
   private onSubscribe(s: Session, id: unknown, params: unknown[]): void {
     const resume = params[1];
-    if (typeof resume === 'string') {
+    if (typeof resume === 'string' && this.fault.kind !== 'giant-line') {
       const en1 = this.resumable.get(resume);
       if (en1) {
         this.resumable.delete(resume);
@@ -387,8 +538,22 @@ export class TestPool extends EventEmitter {
     s.workers.add(user);
     this.reply(s, id, true);
     if (first && s.subscribed && this.current) {
+      const f = this.fault;
+      if (f.kind === 'giant-line') {
+        if (f.everyConnection) this.sendGiant(s, f.bytes);
+        // a second with no job on the new session: what came on the old one must not be mined meanwhile
+        setTimeout(() => {
+          if (!s.socket.destroyed && this.current) this.sendJob(s, { ...this.current, clean: true });
+        }, 1000);
+        return;
+      }
+      if (f.kind === 'tiny-difficulty') s.pendingDifficulty = f.difficulty;
       s.pendingDifficulty ??= s.difficulty;
       this.sendJob(s, { ...this.current, clean: true });
+      if (f.kind === 'reconnect') {
+        this.counters.faultLines++;
+        this.send(s, { id: null, method: 'client.reconnect', params: [this.o.host, this.boundPort, f.waitS] });
+      }
     }
   }
 
@@ -410,22 +575,7 @@ export class TestPool extends EventEmitter {
       const k = s.jobDifficulty.keys().next().value;
       if (k !== undefined) s.jobDifficulty.delete(k);
     }
-    const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
-    this.send(s, {
-      id: null,
-      method: 'mining.notify',
-      params: [
-        job.id,
-        job.prevHashStratum,
-        job.coinb1.toString('hex'),
-        job.coinb2.toString('hex'),
-        job.branch.map((b) => b.toString('hex')),
-        hex8(job.version),
-        hex8(job.nbits),
-        hex8(job.ntime),
-        job.clean,
-      ],
-    });
+    this.send(s, { id: null, method: 'mining.notify', params: notifyParams(job) });
   }
 
   private reject(s: Session, id: unknown, worker: string, code: number, reason: string): void {
@@ -440,6 +590,10 @@ export class TestPool extends EventEmitter {
 
   private onSubmit(s: Session, id: unknown, params: unknown[]): void {
     this.counters.submits++;
+    if (this.fault.kind === 'black-hole') {
+      this.counters.swallowed++;
+      return;
+    }
     if (this.listenerCount('submit') > 0) this.emit('submit', params, performance.now());
     const [worker, jobId, en2Hex, ntimeHex, nonceHex, vbHex] = params;
     const name = typeof worker === 'string' ? worker.slice(0, 256) : '?';
@@ -461,7 +615,8 @@ export class TestPool extends EventEmitter {
     if (!hex(ntimeHex, 8)) return this.reject(s, id, name, REJECT.other, 'Invalid ntime');
     if (!hex(nonceHex, 8)) return this.reject(s, id, name, REJECT.other, 'Invalid nonce');
     if (vbHex !== undefined && !hex(vbHex, 8)) return this.reject(s, id, name, REJECT.other, 'Invalid version bits');
-    const job = this.jobs.get(jobId);
+    const flood = this.floodJobs.get(jobId);
+    const job = this.jobs.get(jobId) ?? (flood && flood.untilMs > Date.now() ? flood.job : undefined);
     if (!job) {
       const known = s.jobDifficulty.has(jobId);
       return this.reject(s, id, name, REJECT.stale, known ? 'Stale job' : 'Job not found');
@@ -493,6 +648,10 @@ export class TestPool extends EventEmitter {
     const shareDiff = value === 0n ? Number.POSITIVE_INFINITY : Number(DIFF1_TARGET) / Number(value);
     const need = s.jobDifficulty.get(jobId) ?? s.difficulty;
     if (shareDiff < need * (1 - 1e-12)) {
+      return this.reject(s, id, name, REJECT.lowDifficulty, 'Low difficulty share');
+    }
+    // a pool whose difficulty accounting differs from what it announced: valid shares refused now and then
+    if (this.fault.kind === 'reject-some' && ++this.counters.validSubmits % this.fault.acceptEvery !== 0) {
       return this.reject(s, id, name, REJECT.lowDifficulty, 'Low difficulty share');
     }
     this.seen.add(key);
@@ -528,4 +687,19 @@ export class TestPool extends EventEmitter {
     s.pendingDifficulty = next;
     this.freshJobFor(s);
   }
+}
+
+function notifyParams(job: PoolJob): unknown[] {
+  const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+  return [
+    job.id,
+    job.prevHashStratum,
+    job.coinb1.toString('hex'),
+    job.coinb2.toString('hex'),
+    job.branch.map((b) => b.toString('hex')),
+    hex8(job.version),
+    hex8(job.nbits),
+    hex8(job.ntime),
+    job.clean,
+  ];
 }
