@@ -47,6 +47,17 @@ t.test('asicd sim removes its own temp folder and its socat children on SIGTERM'
   t.pass('no socat left');
 });
 
+t.test('a SIGKILLed asicd sim leaves no socat behind: the pty pairs end with it', async (t) => {
+  const tmp = tempDir('asicd-simtmp-');
+  const p = spawnTs('src/cli.ts', ['sim', '--boards', '2', '--chips', '4', '--fans', '1'], { TMPDIR: tmp });
+  await p.waitFor('simulator ready', 60_000);
+  t.ok(processesMentioning(tmp).length >= 2, 'socat runs for each pty pair');
+  p.child.kill('SIGKILL');
+  await p.exit;
+  await until(() => processesMentioning(tmp).length === 0, 10_000, 'socat children to end after the SIGKILL');
+  t.pass('no socat left');
+});
+
 t.test('asicd sim --dir keeps the folder it was given', async (t) => {
   const dir = tempDir('asicd-simdir-');
   const p = spawnTs('src/cli.ts', ['sim', '--boards', '1', '--chips', '4', '--fans', '1', '--dir', dir]);

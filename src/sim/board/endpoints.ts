@@ -113,17 +113,31 @@ export class PtyEndpoint extends EventEmitter implements SimEndpoint {
 
   async start(): Promise<void> {
     const simPath = `${this.hostPath}.sim`;
-    // its own process group: a Ctrl-C meant for us must not cut the link before the boards are powered off
-    const p = spawn('socat', [`pty,raw,echo=0,link=${simPath}`, `pty,raw,echo=0,link=${this.hostPath}`], {
-      stdio: 'ignore',
-      detached: true,
-    });
+    // socat runs under a small shell that holds a pipe from us: when we end in any way (SIGKILL included), the pipe
+    // closes, `read` returns and the shell ends socat, so no pty pair outlives the simulator. Its own process group:
+    // a Ctrl-C meant for us must not cut the link before the boards are powered off.
+    const p = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        'command -v socat >/dev/null 2>&1 || exit 127; socat "$@" & s=$!; read _; kill $s 2>/dev/null; wait $s',
+        'socat-link',
+        `pty,raw,echo=0,link=${simPath}`,
+        `pty,raw,echo=0,link=${this.hostPath}`,
+      ],
+      { stdio: ['pipe', 'ignore', 'ignore'], detached: true },
+    );
     this.socat = p;
+    const missing = () => new Error('socat could not start (not found); install it (apt-get install socat)');
     const failed = new Promise<never>((_, rej) => {
       p.once('error', (e) =>
         rej(new Error(`socat could not start (${e.message}); install it (apt-get install socat)`)),
       );
+      p.once('exit', (code) =>
+        rej(code === 127 ? missing() : new Error(`socat ended (exit ${code}) before the pty pair was made`)),
+      );
     });
+    failed.catch(() => {});
     const end = Date.now() + 5000;
     while (!(existsSync(simPath) && existsSync(this.hostPath))) {
       if (Date.now() > end) throw new Error(`socat made no pty pair at ${this.hostPath}`);
@@ -142,10 +156,19 @@ export class PtyEndpoint extends EventEmitter implements SimEndpoint {
     await port?.close();
     const p = this.socat;
     this.socat = undefined;
-    if (p && p.exitCode === null) {
+    if (p && p.exitCode === null && p.signalCode === null) {
       const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
+      // closing the pipe makes the shell end socat and wait for it
+      p.stdin?.end();
+      const force = setTimeout(() => {
+        try {
+          if (p.pid) process.kill(-p.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 3000);
       await exited;
+      clearTimeout(force);
     }
   }
 
