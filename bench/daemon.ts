@@ -14,7 +14,7 @@ export function spawnDaemon(
   dir: string,
   name: string,
   sim: Simulator,
-  pool: TestPool,
+  pool: { url: string },
   extra: Record<string, unknown>,
 ): ChildProcess {
   const file = join(dir, `${name}.toml`);
@@ -80,6 +80,63 @@ export function submitLatencyProbe(sim: Simulator, pool: TestPool): { take: () =
   });
   pool.on('submit', (params: unknown[], at: number) => {
     const t = sentAt.get(Number.parseInt(String(params[4]), 16));
+    if (t !== undefined) latencies.push(at - t);
+  });
+  return {
+    take: () => {
+      const out = latencies;
+      latencies = [];
+      return out;
+    },
+  };
+}
+
+/** The test pool in its own process (bench/pool-process.ts): its url, its submits' arrival times, and a stop. */
+export interface PoolProcess {
+  url: string;
+  /** nonce and arrival time (performance.timeOrigin + performance.now() in the pool's process), as they come */
+  onSubmit: (fn: (nonce: number, atMs: number) => void) => void;
+  stop: () => Promise<void>;
+}
+
+export async function startPoolProcess(options: Record<string, unknown>): Promise<PoolProcess> {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/pool-process.ts'), JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    p.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{"url"'));
+      if (line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    p.once('exit', (code) => reject(new Error(`the pool process ended (exit ${code}) before listening`)));
+  });
+  const listeners: ((nonce: number, atMs: number) => void)[] = [];
+  p.on('message', (batch: [number, number][]) => {
+    for (const [nonce, at] of batch) for (const fn of listeners) fn(nonce, at);
+  });
+  return {
+    url,
+    onSubmit: (fn) => listeners.push(fn),
+    stop: () => stopChild(p),
+  };
+}
+
+/**
+ * Nonce → submit latency with the pool in its own process: from the simulator writing the nonce (the bench's
+ * process) to the pool process reading the submit, both on the cross-process clock.
+ */
+export function crossProcessLatencyProbe(sim: Simulator, pool: PoolProcess): { take: () => number[] } {
+  const sentAt = new Map<number, number>();
+  let latencies: number[] = [];
+  sim.on('nonces-sent', (_b: number, nonces: number[]) => {
+    const t = performance.timeOrigin + performance.now();
+    for (const n of nonces) sentAt.set(n, t);
+    if (sentAt.size > 200_000) sentAt.clear();
+  });
+  pool.onSubmit((nonce, at) => {
+    const t = sentAt.get(nonce);
     if (t !== undefined) latencies.push(at - t);
   });
   return {
