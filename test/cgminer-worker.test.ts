@@ -77,3 +77,35 @@ t.test('a worker that dies is replaced and serves again; mining goes on meanwhil
   );
   t.ok(refused, 'nothing listens after stop');
 });
+
+t.test('a worker that hangs (answers no ping) is terminated and replaced; mining goes on meanwhile', async (t) => {
+  const { log, lines } = memoryLogger('info');
+  const api = new CgminerApi(d.api.miner, log, {
+    host: '127.0.0.1',
+    port: 0,
+    allow: '127.0.0.1/32',
+    hangMs: 3000,
+    workerModule: {
+      base: new URL('./fixtures/hanging-cgminer-worker.ts', import.meta.url).href,
+      name: 'hanging-cgminer-worker',
+    },
+  });
+  await api.start();
+  t.teardown(() => api.stop());
+  const port = api.port;
+  t.match(JSON.parse(await cgminerAsk(port, '{"command":"summary"}')), { SUMMARY: [{}] }, 'served before');
+  const hung = api.thread;
+  hung?.postMessage({ type: 'test-hang' });
+  const accepted = d.pool.workerStats('api.worker').accepted;
+  await until(() => lines().some((l) => l.msg === 'cgminer API worker hung; replacing it'), 20_000, 'hang noticed');
+  t.ok(
+    lines().some((l) => l.msg === 'cgminer API worker hung; replacing it' && l.level === 50),
+    'the hang is logged as an error',
+  );
+  await until(() => api.thread !== undefined && api.thread !== hung, 20_000, 'a new worker');
+  await until(() => lines().some((l) => l.msg === 'cgminer API worker restarted'), 20_000, 'the restart is logged');
+  t.equal(api.port, port, 'the same port');
+  t.match(JSON.parse(await cgminerAsk(port, '{"command":"summary"}')), { SUMMARY: [{}] }, 'served again');
+  await until(() => d.pool.workerStats('api.worker').accepted > accepted, 20_000, 'shares still accepted');
+  t.pass('mining went on');
+});

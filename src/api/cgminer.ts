@@ -74,6 +74,13 @@ export class CgminerApi implements Component {
       allow: string;
       /** the life of a connection; CONNECTION_LIFETIME_MS unless a test needs connections held longer */
       lifetimeMs?: number;
+      /** how long a silent worker is given before it is replaced; HANG_MS unless a test wants it sooner */
+      hangMs?: number;
+      /**
+       * the worker's module (`import.meta.url` of a module beside it, and its name): this folder's cgminer-worker
+       * unless a test wraps it (to make it hang)
+       */
+      workerModule?: { base: string; name: string };
     },
   ) {
     this.allow = parseAllow(opts.allow);
@@ -154,7 +161,8 @@ export class CgminerApi implements Component {
     };
     // the connections of a worker that died died with it
     Atomics.store(this.slots, COUNTER.connections, 0);
-    const w = startWorker(import.meta.url, 'cgminer-worker', {
+    const module = this.opts.workerModule ?? { base: import.meta.url, name: 'cgminer-worker' };
+    const w = startWorker(module.base, module.name, {
       workerData: init,
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     });
@@ -214,7 +222,7 @@ export class CgminerApi implements Component {
   private ping(): void {
     const w = this.worker;
     if (!w) return;
-    if (Date.now() - this.lastPongMs > HANG_MS) {
+    if (Date.now() - this.lastPongMs > (this.opts.hangMs ?? HANG_MS)) {
       this.log.error({ silentMs: Date.now() - this.lastPongMs }, 'cgminer API worker hung; replacing it');
       // its exit handler restarts it
       void w.terminate();
