@@ -71,15 +71,31 @@ export function rssMiB(pid: number): number {
  * in this process, so they share one clock. `take()` returns the latencies so far and starts a new list.
  */
 export function submitLatencyProbe(sim: Simulator, pool: TestPool): { take: () => number[] } {
+  return latencyProbe(
+    sim,
+    () => performance.now(),
+    (fn) => pool.on('submit', (params: unknown[], at: number) => fn(Number.parseInt(String(params[4]), 16), at)),
+  );
+}
+
+/**
+ * Send time of each nonce the simulator writes (on `clock`), matched with the arrival time `onSubmit` reports for
+ * it at the pool (on the same clock): the latencies since the last take().
+ */
+function latencyProbe(
+  sim: Simulator,
+  clock: () => number,
+  onSubmit: (fn: (nonce: number, atMs: number) => void) => void,
+): { take: () => number[] } {
   const sentAt = new Map<number, number>();
   let latencies: number[] = [];
   sim.on('nonces-sent', (_b: number, nonces: number[]) => {
-    const t = performance.now();
+    const t = clock();
     for (const n of nonces) sentAt.set(n, t);
     if (sentAt.size > 200_000) sentAt.clear();
   });
-  pool.on('submit', (params: unknown[], at: number) => {
-    const t = sentAt.get(Number.parseInt(String(params[4]), 16));
+  onSubmit((nonce, at) => {
+    const t = sentAt.get(nonce);
     if (t !== undefined) latencies.push(at - t);
   });
   return {
@@ -128,22 +144,5 @@ export async function startPoolProcess(options: Record<string, unknown>): Promis
  * process) to the pool process reading the submit, both on the cross-process clock.
  */
 export function crossProcessLatencyProbe(sim: Simulator, pool: PoolProcess): { take: () => number[] } {
-  const sentAt = new Map<number, number>();
-  let latencies: number[] = [];
-  sim.on('nonces-sent', (_b: number, nonces: number[]) => {
-    const t = performance.timeOrigin + performance.now();
-    for (const n of nonces) sentAt.set(n, t);
-    if (sentAt.size > 200_000) sentAt.clear();
-  });
-  pool.onSubmit((nonce, at) => {
-    const t = sentAt.get(nonce);
-    if (t !== undefined) latencies.push(at - t);
-  });
-  return {
-    take: () => {
-      const out = latencies;
-      latencies = [];
-      return out;
-    },
-  };
+  return latencyProbe(sim, () => performance.timeOrigin + performance.now(), pool.onSubmit);
 }
