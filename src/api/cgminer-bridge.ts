@@ -7,6 +7,8 @@ import type { Reply } from './cgminer-format.js';
 export interface CommandInfo {
   privileged: boolean;
   joinable: boolean;
+  /** a read whose reply does not depend on the parameter is asked for (and reused) without it */
+  usesParam: boolean;
 }
 
 /** A read-only report the worker wants (re)made: the command, its parameter and the client's access. */

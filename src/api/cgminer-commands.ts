@@ -17,6 +17,8 @@ export interface Caller {
 export interface Command {
   privileged: boolean;
   joinable: boolean;
+  /** the reply depends on the parameter (a read-only report is then made and reused per parameter) */
+  usesParam: boolean;
   run: (param: string | undefined, caller: Caller) => Reply | Promise<Reply>;
 }
 
@@ -37,8 +39,13 @@ function tuningFields(m: Miner, board: number): Field[] {
 
 export function commandTable(m: Miner): Record<string, Command> {
   const commands: Record<string, Command> = {};
-  const read = (run: Command['run'], joinable = true): Command => ({ privileged: false, joinable, run });
-  const write = (run: Command['run']): Command => ({ privileged: true, joinable: false, run });
+  const read = (run: Command['run'], joinable = true, usesParam = false): Command => ({
+    privileged: false,
+    joinable,
+    usesParam,
+    run,
+  });
+  const write = (run: Command['run']): Command => ({ privileged: true, joinable: false, usesParam: true, run });
   const url = (i: number) => m.pools.pools[i]?.config.url ?? '';
   const devs = (): Reply =>
     m.chains.length === 0
@@ -207,31 +214,39 @@ export function commandTable(m: Miner): Record<string, Command> {
         ],
       };
     }),
-    check: read((param, caller) => {
-      if (!param) return msgOnly('E', MSG.MISCHK, 'Missing check cmd');
-      const cmd = Object.hasOwn(commands, param) ? commands[param] : undefined;
-      return {
-        status: status('S', MSG.CHECK, 'Check command'),
-        name: 'CHECK',
-        rows: [
-          [
-            ['Exists', 'str', cmd ? 'Y' : 'N'],
-            // cgminer: Access=Y only where this client may run it
-            ['Access', 'str', cmd && (!cmd.privileged || caller.write) ? 'Y' : 'N'],
+    check: read(
+      (param, caller) => {
+        if (!param) return msgOnly('E', MSG.MISCHK, 'Missing check cmd');
+        const cmd = Object.hasOwn(commands, param) ? commands[param] : undefined;
+        return {
+          status: status('S', MSG.CHECK, 'Check command'),
+          name: 'CHECK',
+          rows: [
+            [
+              ['Exists', 'str', cmd ? 'Y' : 'N'],
+              // cgminer: Access=Y only where this client may run it
+              ['Access', 'str', cmd && (!cmd.privileged || caller.write) ? 'Y' : 'N'],
+            ],
           ],
-        ],
-      };
-    }, false),
+        };
+      },
+      false,
+      true,
+    ),
     asccount: read(() => ({
       status: status('S', MSG.NUMASC, 'ASC count'),
       name: 'ASCS',
       rows: [[['Count', 'int', m.chains.length]]],
     })),
-    asc: read((param) => {
-      const id = ascIndex(m, param);
-      if (typeof id !== 'number') return id;
-      return { status: status('S', MSG.ASCDEV, `ASC${id}`), name: 'ASC', rows: [ascRow(m.chains[id])] };
-    }, false),
+    asc: read(
+      (param) => {
+        const id = ascIndex(m, param);
+        if (typeof id !== 'number') return id;
+        return { status: status('S', MSG.ASCDEV, `ASC${id}`), name: 'ASC', rows: [ascRow(m.chains[id])] };
+      },
+      false,
+      true,
+    ),
     privileged: write(() => msgOnly('S', MSG.ACCOK, 'Privileged access OK')),
     fans: read(() => ({
       status: status('S', MSG.FANS, `${m.fans.readings.length} Fan(s)`),

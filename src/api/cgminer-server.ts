@@ -236,7 +236,8 @@ export class CgminerServer {
   ): Promise<Reply> | Reply {
     const cmd = this.command(name);
     if (!cmd) return { status: status('E', MSG.INVCMD, 'Invalid command', false) };
-    if (!cmd.privileged) return this.backend.read(name, param, group === 'W');
+    // a parameter the report ignores must not make it anew: `stats|1`, `stats|2`… would each cost the mining thread
+    if (!cmd.privileged) return this.backend.read(name, cmd.usesParam ? param : undefined, group === 'W');
     if (group !== 'W') return msgOnly('E', MSG.ACCDENY, `Access denied to '${name}' command`);
     return this.backend.run(name, param, addr, gone);
   }

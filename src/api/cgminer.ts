@@ -149,7 +149,7 @@ export class CgminerApi implements Component {
   private spawn(): Promise<void> {
     const commands: Record<string, CommandInfo> = {};
     for (const [name, c] of Object.entries(this.commands))
-      commands[name] = { privileged: c.privileged, joinable: c.joinable };
+      commands[name] = { privileged: c.privileged, joinable: c.joinable, usesParam: c.usesParam };
     const init: WorkerInit = {
       host: this.opts.host,
       // a restarted worker listens where the first one did (port 0 is chosen once)
