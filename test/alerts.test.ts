@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { validateConfig } from '../src/config/load.js';
 import { AlertEngine } from '../src/monitor/alerts/engine.js';
 import type { AlertInputs } from '../src/monitor/alerts/inputs.js';
+import { RULES } from '../src/monitor/alerts/rules.js';
 import { startDaemon } from './helpers/daemon.js';
 import { memoryLogger } from './helpers/log.js';
 import { tempDir } from './helpers/proc.js';
@@ -112,20 +113,7 @@ t.test('a condition that flaps shorter than for_s never fires', async (t) => {
 
 t.test('every rule: its condition fires it, and the built-in defaults make sense', async (t) => {
   // for_s 0 everywhere so one step tells whether the condition is seen
-  const zero = Object.fromEntries(
-    [
-      'chip_temp',
-      'board_temp',
-      'hashrate_low',
-      'pool_dead',
-      'pool_rejecting',
-      'no_pool',
-      'board_lost',
-      'fan_failed',
-      'safety_cutoff',
-      'tuner_failed',
-    ].map((r) => [r, { for_s: 0 }]),
-  );
+  const zero = Object.fromEntries(RULES.map((r) => [r, { for_s: 0 }]));
   const { e, set, reset, read } = engine(t, zero);
   await e.start();
   t.teardown(() => e.stop());
