@@ -45,6 +45,11 @@ const RESTART_WINDOW_MS = 10 * 60_000;
 const COMMAND_MAX_MS = 60_000;
 /** The worker's own heap: its clients are bounded, so is its memory (a 256 MB controller runs the whole daemon). */
 const WORKER_HEAP_MB = 32;
+/**
+ * Its young generation: 1 MB semi-spaces, as the unit gives the main thread. Left unset, a worker's is sized from the
+ * machine's memory (48 MB here), and idle clients' garbage would sit in it.
+ */
+const WORKER_YOUNG_MB = 3;
 
 export class CgminerApi implements Component {
   readonly name = 'cgminer-api';
@@ -156,7 +161,7 @@ export class CgminerApi implements Component {
     Atomics.store(this.slots, COUNTER.connections, 0);
     const w = startWorker(import.meta.url, 'cgminer-worker', {
       workerData: init,
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
     });
     this.worker = w;
     this.lastPongMs = Date.now();
