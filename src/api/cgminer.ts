@@ -46,8 +46,8 @@ const COMMAND_MAX_MS = 60_000;
 /** The worker's own heap: its clients are bounded, so is its memory (a 256 MB controller runs the whole daemon). */
 const WORKER_HEAP_MB = 32;
 /**
- * Its young generation: 1 MB semi-spaces, as the unit gives the main thread. Left unset, a worker's is sized from the
- * machine's memory (48 MB here), and idle clients' garbage would sit in it.
+ * Its young generation: 1 MB semi-spaces at most (the unit's --optimize-for-size keeps the main thread's at 512 KB).
+ * Left unset, a worker's is sized from the machine's memory (48 MB here), and clients' garbage would sit in it.
  */
 const WORKER_YOUNG_MB = 3;
 
