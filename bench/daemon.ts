@@ -46,7 +46,12 @@ export function unitEnvironment(): Record<string, string> {
 export function unitNodeFlags(): string[] {
   const unit = readFileSync(join(root, 'systemd/asicd.service'), 'utf8');
   const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)?.[1] ?? '';
-  return exec.split(/\s+/).filter((a) => a.startsWith('--max-'));
+  // every option before the script
+  const args = exec.split(/\s+/);
+  return args.slice(
+    0,
+    args.findIndex((a) => !a.startsWith('--')),
+  );
 }
 
 export async function stopChild(p: ChildProcess): Promise<void> {

@@ -1,5 +1,5 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-old-space-size=96 --max-semi-space-size=2
-// Runs the built daemon; `npm run build` makes dist/. The V8 flags and the malloc arena limit size it for a 256 MB
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-old-space-size=96 --optimize-for-size
+// Runs the built daemon; `npm run build` makes dist/. The V8 flags and the malloc settings size it for a 256 MB
 // controller (as in the systemd unit): run as ./bin/asicd.js or through the npm bin link; `node bin/asicd.js`
 // leaves them to the caller.
 import('../dist/cli.js').then((m) => m.main(process.argv.slice(2))).then(

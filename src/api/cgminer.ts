@@ -45,6 +45,11 @@ const RESTART_WINDOW_MS = 10 * 60_000;
 const COMMAND_MAX_MS = 60_000;
 /** The worker's own heap: its clients are bounded, so is its memory (a 256 MB controller runs the whole daemon). */
 const WORKER_HEAP_MB = 32;
+/**
+ * Its young generation: 1 MB semi-spaces at most (the unit's --optimize-for-size keeps the main thread's at 512 KB).
+ * Left unset, a worker's is sized from the machine's memory (48 MB here), and clients' garbage would sit in it.
+ */
+const WORKER_YOUNG_MB = 3;
 
 export class CgminerApi implements Component {
   readonly name = 'cgminer-api';
@@ -164,7 +169,7 @@ export class CgminerApi implements Component {
     const module = this.opts.workerModule ?? { base: import.meta.url, name: 'cgminer-worker' };
     const w = startWorker(module.base, module.name, {
       workerData: init,
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
     });
     this.worker = w;
     this.lastPongMs = Date.now();

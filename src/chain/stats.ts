@@ -31,6 +31,7 @@ export function newChipStats(index: number, address: number): ChipStats {
     lost: 0,
     nonceCountBase: undefined,
     repliesBase: undefined,
-    meter: new HashMeter(Date.now, 900),
+    // compact: a meter per chip, and a chip's work is powers of two (see HashMeter)
+    meter: new HashMeter(Date.now, 900, true),
   };
 }

@@ -3,16 +3,23 @@
  * a ring, so adding is O(1) and reading a window is O(window seconds).
  */
 export class HashMeter {
-  private readonly buckets: Float64Array;
+  private readonly buckets: Float64Array | Float32Array;
   private headSec: number;
   private total = 0;
   private startMs: number;
 
+  /**
+   * `compact`: one-second buckets in 32-bit floats, half the memory (a meter per chip: 228 chips × 900 s is 1.6 MB in
+   * doubles). The work chips report is powers of two (2^32 × a ticket difficulty that is itself one), so a bucket's
+   * sum is exact while its addends stay within 2^24 of each other (tickets less than 24 zeros apart in one second);
+   * past that a sum rounds by at most 2^-24 of itself per addition. The total stays a double.
+   */
   constructor(
     private readonly now: () => number = Date.now,
     private readonly spanS = 900,
+    compact = false,
   ) {
-    this.buckets = new Float64Array(spanS);
+    this.buckets = compact ? new Float32Array(spanS) : new Float64Array(spanS);
     this.startMs = now();
     this.headSec = Math.floor(this.startMs / 1000);
   }
