@@ -629,6 +629,7 @@ export class ChainController extends EventEmitter implements Component {
     z = Math.max(0, z);
     if (z === this.ticket) return;
     this.ticket = z;
+    this.queue.ticketSet(z);
     this.link.broadcastWrite(REG.TICKET_ZEROS, z);
   }
 
@@ -747,7 +748,9 @@ export class ChainController extends EventEmitter implements Component {
     const hash = this.hashOut;
     slot.hasher.hash(version, r.nonce, hash);
     const zeros = leadingZeroBits(hash);
-    if (zeros < Math.min(this.ticket, slot.ticket)) {
+    // the slot's ticket is the lowest the chips held while they hashed its work (not the ticket now: results found
+    // under a lower one may arrive after a raise)
+    if (zeros < slot.ticket) {
       this.hwError(chip, 'hash misses the ticket');
       return;
     }
