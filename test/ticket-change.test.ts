@@ -8,7 +8,7 @@ import { sleep, startRig, until } from './helpers/rig.js';
 // simulator's oracle: no chip runs past its limit, so the chips return no wrong nonce and any hardware error is the
 // daemon's miscount.
 t.test(
-  'results found under a lowered ticket that arrive after it is raised again are not hardware errors',
+  'a ticket lowered and raised again on one work: late results are no hardware errors, later ones count in full',
   async (t) => {
     const rig = await startRig({ boards: 1, chips: 8, pools: [{ notifyIntervalMs: 300_000 }] });
     t.teardown(rig.stop);
@@ -51,5 +51,14 @@ t.test(
     t.ok(truthful(), 'still every chip under its limit');
     const errors = sum('hwErrors') - errors0;
     t.equal(errors, 0, `no hardware error among the ${late} replies that came after the raise (${errors} counted)`);
+
+    // and what the results stand for: after the raise each is worth the raised ticket's hashes, on that same work as
+    // before; the daemon's count of hashes follows the simulator's
+    const hashes0 = chain.meter.totalHashes;
+    const made0 = rig.sim.oracle().boards[0].hashes;
+    await sleep(5000);
+    const ratio = (chain.meter.totalHashes - hashes0) / (rig.sim.oracle().boards[0].hashes - made0);
+    t.equal(chain.counters.jobsSent, jobs, 'still the same work');
+    t.ok(ratio > 0.6 && ratio < 1.6, `hashes counted / hashes the chips made after the raise: ${ratio.toFixed(3)}`);
   },
 );
