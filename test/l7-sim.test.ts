@@ -216,6 +216,7 @@ t.test('the control endpoint rejects bad fault requests and serves the oracle', 
     t.equal((await control(sim, { kind: 'nope' })).status, 400);
     t.equal((await control(sim, { kind: 'dead-chip', board: 9, chip: 1 })).status, 400);
     t.equal((await control(sim, { kind: 'uart-noise', board: 0, rate: 7 })).status, 400);
+    t.equal((await control(sim, { kind: 'reply-delay', board: 0, ms: -5 })).status, 400);
     t.equal((await control(sim, 'not an object')).status, 400);
     const o = (await (await fetch(`${sim.controlUrl}/oracle`)).json()) as {
       boards: { chips: { maxStableMHz: number }[] }[];

@@ -629,6 +629,7 @@ export class ChainController extends EventEmitter implements Component {
     z = Math.max(0, z);
     if (z === this.ticket) return;
     this.ticket = z;
+    this.queue.ticketSet(z);
     this.link.broadcastWrite(REG.TICKET_ZEROS, z);
   }
 
@@ -747,7 +748,9 @@ export class ChainController extends EventEmitter implements Component {
     const hash = this.hashOut;
     slot.hasher.hash(version, r.nonce, hash);
     const zeros = leadingZeroBits(hash);
-    if (zeros < Math.min(this.ticket, slot.ticket)) {
+    // the slot's ticket is the lowest the chips held while they hashed its work (not the ticket now: results found
+    // under a lower one may arrive after a raise)
+    if (zeros < slot.ticket) {
       this.hwError(chip, 'hash misses the ticket');
       return;
     }
@@ -758,8 +761,11 @@ export class ChainController extends EventEmitter implements Component {
       chip.stale++;
       return;
     }
-    // each verified nonce stands for 2^ticket hashes; a nonce under a lower ticket is counted at that ticket
-    const hashes = ticketDifficulty(Math.min(this.ticket, slot.ticket)) * 2 ** 32;
+    // each verified nonce stands for 2^ticket hashes of the ticket it was found under: the ticket now when it meets
+    // it, else the lower one it met (found before a raise); not the slot's lowest, which would count the chips'
+    // results after a raise at the ticket of an earlier measuring second until the next work
+    const foundUnder = zeros >= this.ticket ? this.ticket : slot.ticket;
+    const hashes = ticketDifficulty(foundUnder) * 2 ** 32;
     chip.nonces++;
     chip.lastNonceMs = now;
     chip.meter.add(hashes, now);

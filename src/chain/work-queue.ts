@@ -13,7 +13,11 @@ export interface Slot {
   /** nonce × version bits of the shares found in this work (exact: a share is never sent twice) */
   shares: Set<number>;
   versionMask: number;
-  /** TICKET_ZEROS in force when the work was sent */
+  /**
+   * The lowest TICKET_ZEROS in force since the work was sent: what its results must meet. A ticket lowered while the
+   * chips hash this work lets them answer it under the lower one, and those results may still be on their way when
+   * the ticket is raised again (the tuner raises it as it finishes measuring).
+   */
   ticket: number;
   /** the work's header hashes on the nonce path */
   hasher: HeaderHasher;
@@ -86,6 +90,11 @@ export class WorkQueue {
   /** The slot a chip's reply names (its job id with the small-core bits). */
   lookup(jobIdWithCore: number): Slot | undefined {
     return this.slots[(jobIdWithCore >> 3) & (SLOTS - 1)];
+  }
+
+  /** TICKET_ZEROS is now `zeros`: the work the chips hold may be answered under it from now on. */
+  ticketSet(zeros: number): void {
+    for (const s of this.slots) if (s && zeros < s.ticket) s.ticket = zeros;
   }
 
   /** A new block on that pool: what the chips still find for its older jobs is stale there. */

@@ -48,6 +48,8 @@ export interface BoardFaults {
   powerStuck: boolean;
   /** the outlet PCB sensor reads this instead of the truth (undefined: the truth) */
   outletSensorC: number | undefined;
+  /** the chips' replies reach the host this much later, in order (a long or busy link, full reply FIFOs), ms */
+  replyDelayMs: number;
 }
 
 export interface BoardHooks {
@@ -95,6 +97,7 @@ export class SimBoard {
     mcuLost: false,
     powerStuck: false,
     outletSensorC: undefined,
+    replyDelayMs: 0,
   };
   power = false;
   plugged = true;
@@ -170,8 +173,39 @@ export class SimBoard {
     return out;
   }
 
+  /** replies held back by the reply-delay fault, each with when it reaches the host */
+  private delayed: { atMs: number; b: Buffer }[] = [];
+  private delayTimer: NodeJS.Timeout | undefined;
+
   private send(frames: Buffer[]): void {
-    if (frames.length && this.plugged) this.uart.write(this.noise(Buffer.concat(frames)));
+    if (!frames.length || !this.plugged) return;
+    const b = this.noise(Buffer.concat(frames));
+    if (this.faults.replyDelayMs <= 0 && this.delayed.length === 0) {
+      this.uart.write(b);
+      return;
+    }
+    // in order: nothing overtakes what is still held (a delay shortened or lifted meanwhile included)
+    const last = this.delayed[this.delayed.length - 1]?.atMs ?? 0;
+    this.delayed.push({ atMs: Math.max(last, Date.now() + this.faults.replyDelayMs), b });
+    this.releaseDelayed();
+  }
+
+  private releaseDelayed(): void {
+    const next = this.delayed[0];
+    if (this.delayTimer || !next) return;
+    this.delayTimer = setTimeout(
+      () => {
+        this.delayTimer = undefined;
+        const now = Date.now();
+        while (this.delayed.length && this.delayed[0].atMs <= now) {
+          const d = this.delayed.shift();
+          if (d && this.plugged) this.uart.write(d.b);
+        }
+        this.releaseDelayed();
+      },
+      Math.max(0, next.atMs - Date.now()),
+    );
+    this.delayTimer.unref();
   }
 
   get effectiveVoltageMv(): number {
@@ -554,6 +588,7 @@ export class SimBoard {
   /** Unplugged: links gone, board dark. Replugged: links back, board powered off as after insertion. */
   async unplug(): Promise<void> {
     this.plugged = false;
+    this.delayed = [];
     this.setPower(false);
     await Promise.all([this.uart.unplug(), this.mcu.unplug()]);
   }

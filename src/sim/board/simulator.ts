@@ -27,6 +27,7 @@ export const FAULT_KINDS = [
   'mcu-lost',
   'power-stuck',
   'outlet-sensor',
+  'reply-delay',
   'unplug',
   'replug',
 ] as const;
@@ -257,6 +258,14 @@ export class Simulator extends EventEmitter {
         else if (typeof c !== 'number' || !(c >= -40 && c <= 150))
           return 'celsius must be −40–150 (what the sensor reads)';
         else board.faults.outletSensorC = c;
+        return undefined;
+      }
+      case 'reply-delay': {
+        if (!board) return needBoard();
+        const ms = f.ms;
+        if (!on) board.faults.replyDelayMs = 0;
+        else if (typeof ms !== 'number' || !(ms >= 0 && ms <= 10_000)) return 'ms must be 0–10000 (reply delay)';
+        else board.faults.replyDelayMs = ms;
         return undefined;
       }
       case 'unplug':
