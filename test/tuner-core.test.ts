@@ -1,9 +1,10 @@
 import t from 'tap';
-import { BoardTuner } from '../src/chain/tuner/board-tuner.js';
+import { BoardTuner, safeOrder } from '../src/chain/tuner/board-tuner.js';
 import { afterVerdict, type SearchBounds, startSearch } from '../src/chain/tuner/chip-search.js';
 import { splitTarget, takesShare } from '../src/chain/tuner/power-split.js';
 import { errorTest, poissonCdf, rateTooLow, repliesToPass, searchTest, sprt } from '../src/chain/tuner/statistics.js';
 import { ThermalDerate } from '../src/chain/tuner/thermal-derate.js';
+import type { TunerAction } from '../src/chain/tuner/types.js';
 import { bestAtPower, bestEfficiency } from '../src/sim/board/oracle-tuning.js';
 import { chipAnswers } from '../src/sim/board/physics.js';
 import { ModelBoard, runUntilTuned, second, settingsFor } from './tuner-model.js';
@@ -234,4 +235,39 @@ t.test('a known board starts from its profile in seconds and re-validates it', a
   m.step();
   other.tick(m.observe());
   t.equal(other.stage, 'searching', 'a profile for another target is not applied as is');
+});
+
+t.test('a board steps its voltage down only after its frequencies; up, before them', async (t) => {
+  const down = safeOrder(1300, [
+    { kind: 'voltage', voltageMv: 1250 },
+    { kind: 'freqs', freqsMHz: [400] },
+    { kind: 'measure', on: true },
+  ]);
+  t.same(
+    down.map((a) => a.kind),
+    ['freqs', 'voltage', 'measure'],
+  );
+  const up: TunerAction[] = [
+    { kind: 'voltage', voltageMv: 1350 },
+    { kind: 'freqs', freqsMHz: [450] },
+  ];
+  t.same(safeOrder(1300, up), up);
+  // through a whole tune on the model: whenever the tuner lowers the voltage with new frequencies, they go first
+  const m = new ModelBoard(24, 7);
+  const tuner = new BoardTuner(settingsFor('efficiency'));
+  let lowered = 0;
+  for (let k = 0; k < 3600 && tuner.stage !== 'tuned'; k++) {
+    m.step();
+    const o = m.observe();
+    const acts = tuner.tick(o);
+    const v = acts.findIndex((a) => a.kind === 'voltage' && a.voltageMv < o.voltageMv);
+    const f = acts.findIndex((a) => a.kind === 'freqs');
+    if (v >= 0 && f >= 0) {
+      lowered++;
+      t.ok(f < v, `second ${k}: frequencies before the voltage goes down`);
+    }
+    m.apply(acts);
+  }
+  t.equal(tuner.stage, 'tuned');
+  t.comment(`${lowered} voltage steps down with new frequencies`);
 });

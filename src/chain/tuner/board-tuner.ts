@@ -163,6 +163,10 @@ export class BoardTuner {
   }
 
   tick(o: BoardObservation): TunerAction[] {
+    return safeOrder(o.voltageMv, this.decide(o));
+  }
+
+  private decide(o: BoardObservation): TunerAction[] {
     const prev = this.last;
     this.prevMs = prev?.nowMs;
     this.last = o;
@@ -714,4 +718,22 @@ export class BoardTuner {
     if (this.stage === 'settling') return [...this.limitsMHz];
     return [...this.freqsMHz];
   }
+}
+
+/**
+ * The order a board changes in: a voltage going down comes after the frequencies (lowered first, chips never run a
+ * frequency their lower voltage cannot hold, not even for the moment between the two writes); a voltage going up
+ * comes first, as the tuner asks.
+ */
+export function safeOrder(currentMv: number, acts: TunerAction[]): TunerAction[] {
+  const v = acts.findIndex((a) => a.kind === 'voltage' && a.voltageMv < currentMv);
+  let f = -1;
+  acts.forEach((a, i) => {
+    if (a.kind === 'freqs') f = i;
+  });
+  if (v < 0 || f < v) return acts;
+  const out = [...acts];
+  const [voltage] = out.splice(v, 1);
+  out.splice(f, 0, voltage);
+  return out;
 }
