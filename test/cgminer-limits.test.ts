@@ -115,3 +115,34 @@ t.test('connections are limited per address and in all; other addresses are stil
     'served again',
   );
 });
+
+t.test(
+  'a flood past every slot and every orderly refusal is dropped before it costs a socket, and counted',
+  async (t) => {
+    const { log } = memoryLogger('warn');
+    const api = new CgminerApi(d.api.miner, log, { host: '127.0.0.1', port: 0, allow: '127.0.0.0/8' });
+    await api.start();
+    t.teardown(() => api.stop());
+    const refused0 = api.counters.refused;
+    // 500 connections held open by clients that never send: 64 served slots, the rest refused (orderly while few,
+    // then dropped by the listening socket itself)
+    const n = 500;
+    const held = await Promise.all(
+      Array.from({ length: n }, (_, i) => hold(api.port, `127.0.2.${1 + Math.floor(i / MAX_CONNECTIONS_PER_ADDRESS)}`)),
+    );
+    t.teardown(() => {
+      for (const h of held) h.sock.destroy();
+    });
+    await until(() => held.filter((h) => h.closed()).length >= n - MAX_CONNECTIONS, 10_000, 'refusals');
+    t.equal(api.connections, MAX_CONNECTIONS, 'at most the total served');
+    await until(() => api.counters.refused - refused0 >= n - MAX_CONNECTIONS, 5000, 'every refusal counted');
+    t.equal(api.counters.refused - refused0, n - MAX_CONNECTIONS, 'refused, dropped ones included');
+    for (const h of held) h.sock.destroy();
+    await until(() => api.connections === 0, 10_000, 'connections closed');
+    t.match(
+      JSON.parse(await cgminerAsk(api.port, '{"command":"summary"}', '127.0.0.98')),
+      { SUMMARY: [{}] },
+      'served again',
+    );
+  },
+);

@@ -83,6 +83,12 @@ export class CgminerServer {
   async start(): Promise<void> {
     // half-open: a client may send its request and shut its side before we answer (cgminer's own clients do)
     const server = net.createServer({ allowHalfOpen: true }, (s) => this.accept(s));
+    // Past every slot and every orderly refusal, node closes a new connection's handle before making a socket of
+    // it: in a flood of connections that is the cheapest refusal there is, and it is the one a flood gets.
+    server.maxConnections = MAX_CONNECTIONS + MAX_REFUSING;
+    server.on('drop', (data?: { remoteAddress?: string }) => {
+      if (accessOf(this.allow, data?.remoteAddress ?? '')) this.count('refused', 1);
+    });
     this.server = server;
     await new Promise<void>((res, rej) => {
       server.once('error', rej);
