@@ -50,25 +50,28 @@ t.test('a privileged command is run on the mining thread and the next read shows
   );
 });
 
-t.test('a parameter a report ignores does not make it anew: stats|1 … stats|200 cost a handful of reports', async (t) => {
-  const { log } = memoryLogger('warn');
-  const api = new CgminerApi(d.api.miner, log, { host: '127.0.0.1', port: 0, allow: '127.0.0.0/8' });
-  await api.start();
-  t.teardown(() => api.stop());
-  const made0 = api.made.reports;
-  let answered = 0;
-  // one after another, so no connection limit refuses any: 200 distinct parameters, each answered
-  for (let i = 0; i < 200; i++) {
-    const r = JSON.parse(await cgminerAsk(api.port, JSON.stringify({ command: 'stats', parameter: String(i) })));
-    if (r.STATS?.length > 0) answered++;
-  }
-  t.equal(answered, 200, 'every request answered with the stats');
-  const made = api.made.reports - made0;
-  // reused for 250 ms whatever the parameter: one report per window over the run, never one per request
-  t.ok(made < 100, `${made} reports made for 200 requests with 200 distinct parameters`);
-  const asc = JSON.parse(await cgminerAsk(api.port, JSON.stringify({ command: 'asc', parameter: '1' })));
-  t.match(asc, { ASC: [{ ASC: 1 }] }, 'a report that uses its parameter still gets it');
-});
+t.test(
+  'a parameter a report ignores does not make it anew: stats|1 … stats|200 cost a handful of reports',
+  async (t) => {
+    const { log } = memoryLogger('warn');
+    const api = new CgminerApi(d.api.miner, log, { host: '127.0.0.1', port: 0, allow: '127.0.0.0/8' });
+    await api.start();
+    t.teardown(() => api.stop());
+    const made0 = api.made.reports;
+    let answered = 0;
+    // one after another, so no connection limit refuses any: 200 distinct parameters, each answered
+    for (let i = 0; i < 200; i++) {
+      const r = JSON.parse(await cgminerAsk(api.port, JSON.stringify({ command: 'stats', parameter: String(i) })));
+      if (r.STATS?.length > 0) answered++;
+    }
+    t.equal(answered, 200, 'every request answered with the stats');
+    const made = api.made.reports - made0;
+    // reused for 250 ms whatever the parameter: one report per window over the run, never one per request
+    t.ok(made < 100, `${made} reports made for 200 requests with 200 distinct parameters`);
+    const asc = JSON.parse(await cgminerAsk(api.port, JSON.stringify({ command: 'asc', parameter: '1' })));
+    t.match(asc, { ASC: [{ ASC: 1 }] }, 'a report that uses its parameter still gets it');
+  },
+);
 
 t.test('a worker that dies is replaced and serves again; mining goes on meanwhile', async (t) => {
   const { log, lines } = memoryLogger('info');
