@@ -30,7 +30,8 @@ const sim = new Simulator({ boards: 3, chips: 76, seed: 1, scaleShift: 30, link:
 await sim.start();
 // the pool in a process of its own, as it is another machine in the field: sharing the simulator's event loop it
 // stamped submits late whenever the simulator was busy, which was most of the tail this bench is about
-// about 100 shares a second: a p99 over 20 s is then the 20th slowest of ~2000, not one unlucky share of 200
+// about 70 shares a second on 3 × 76 simulated chips: a p99 over 20 s is then the 14th slowest of ~1400, not one
+// unlucky share of the ~200 that difficulty 1e-6 gave
 const DIFFICULTY = Number(process.env.BENCH_DIFFICULTY ?? 2.5e-7);
 const pool = await startPoolProcess({ difficulty: DIFFICULTY, notifyIntervalMs: 30_000 });
 const port = await freePort();
