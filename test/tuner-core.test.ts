@@ -133,6 +133,32 @@ t.test('power mode on a model board: on the target within 3 %, hash rate ≥ 97 
 });
 
 t.test(
+  'hashrate mode on a model board: on the target within 3 %, at no more power than the oracle needs',
+  async (t) => {
+    // the target is what the oracle says the board can make at 750 W at best, so the tuner should make it within 3 %
+    // and spend no more than 3 % over those 750 W doing so
+    const m = new ModelBoard(76, 7);
+    const reach = bestAtPower(m.oracleBoard(), m.air, 750);
+    if (!reach) throw new Error('no oracle answer');
+    const tuner = new BoardTuner(settingsFor('hashrate'));
+    tuner.setTargets({ hashrateHs: reach.hashrateHs });
+    const s = runUntilTuned(m, tuner, 3600);
+    t.ok(s < 900, `tuned in ${s} model seconds`);
+    for (let k = 0; k < 120; k++) second(m, tuner);
+    const ratio = m.hashrateHs() / reach.hashrateHs;
+    t.ok(
+      Math.abs(ratio - 1) <= 0.03,
+      `hash rate ${(m.hashrateHs() / 1e12).toFixed(2)} TH/s = ${ratio.toFixed(3)} of the ${(reach.hashrateHs / 1e12).toFixed(2)} TH/s target`,
+    );
+    t.ok(
+      m.powerW / reach.powerW <= 1.03,
+      `${m.powerW.toFixed(0)} W against the oracle's ${reach.powerW.toFixed(0)} W for it (${tuner.voltageMv} mV, oracle ${reach.voltageMv} mV)`,
+    );
+    t.ok(m.errorShare() <= 0.002, `error share ${m.errorShare()}`);
+  },
+);
+
+t.test(
   'a dead chip is left out and does not stall the board; nothing is done to a board that is not ready',
   async (t) => {
     const m = new ModelBoard(24, 5);

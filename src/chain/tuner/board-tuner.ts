@@ -420,7 +420,9 @@ export class BoardTuner {
     this.progress = Math.min(1, 1 - (this.settleUntilMs - o.nowMs) / this.s.settleMs);
     if (o.nowMs < this.settleUntilMs || this.powerSamples.length < POWER_WINDOW) return [];
     const powerW = this.avgPowerW();
-    const hashrateHs = this.idealHashrateHs(this.limitsMHz);
+    // what the board makes at this voltage once tuned (each chip at its limit less the margin, on a PLL step), not at
+    // the limits themselves: a hash rate target picked from the limits' rate came out short by the margin
+    const hashrateHs = this.idealHashrateHs(this.tunedAt(this.limitsMHz));
     this.curve.push({
       voltageMv: this.voltageMv,
       powerW,
@@ -512,9 +514,11 @@ export class BoardTuner {
         // hash rate at the goal: scaled down from `over`, or all of `under`'s
         const yieldOf = (p: CurvePoint) =>
           this.s.mode === 'power' ? (value(p) >= goal ? p.hashrateHs * (goal / p.powerW) : p.hashrateHs) : -p.powerW;
-        // a point under the goal is a choice only within the tolerance we promise, or when nothing reaches it
+        // a point under the power goal is a choice only within the tolerance we promise, or when nothing reaches it;
+        // under a hash rate goal within the trim tolerance (chips that back off while validating take more off it)
+        const slack = this.s.mode === 'power' ? TARGET_TOLERANCE : TRIM_TOLERANCE;
         const eligible = [over, under].filter(
-          (p): p is CurvePoint => p !== undefined && (p === over || !over || value(p) >= goal * (1 - TARGET_TOLERANCE)),
+          (p): p is CurvePoint => p !== undefined && (p === over || !over || value(p) >= goal * (1 - slack)),
         );
         pick = eligible.sort((a, b) => yieldOf(b) - yieldOf(a))[0];
       }
@@ -532,6 +536,11 @@ export class BoardTuner {
     this.startValidation(o, true);
     acts.push({ kind: 'freqs', freqsMHz: [...this.freqsMHz] });
     return acts;
+  }
+
+  /** The frequencies chips with these limits are tuned to at most: limits less the margin, on a PLL step. */
+  private tunedAt(limits: number[]): number[] {
+    return limits.map((f, i) => (this.dead.has(i) ? FLOOR_MHZ : snapMHz(Math.max(FLOOR_MHZ, f * (1 - MARGIN)))));
   }
 
   /** Each chip's highest tuned frequency: its limit less the margin (dead chips parked at the floor). */
@@ -642,8 +651,19 @@ export class BoardTuner {
     );
   }
 
-  /** Every chip at its tuned maximum and still short of the power goal by more than the tolerance. */
+  /**
+   * Every chip at its tuned maximum and still short of the goal: of the power goal by more than the tolerance, of a
+   * hash rate goal by more than the trim tolerance (chips that backed off once hot took it below what the voltage
+   * promised when they were cool).
+   */
   private shortOfGoal(): boolean {
+    if (this.s.mode === 'hashrate') {
+      const goal = this.targets.hashrateHs;
+      if (goal === undefined || this.targets.capW !== undefined || this.voltageMv >= this.s.maxMv) return false;
+      const max = this.maxFreqs();
+      const atMax = this.freqsMHz.every((f, i) => f >= snapMHz(max[i]) - 1e-9);
+      return atMax && this.idealHashrateHs(this.freqsMHz) < goal * (1 - TRIM_TOLERANCE);
+    }
     const goal = this.s.mode === 'power' ? this.powerGoalW() : undefined;
     if (goal === undefined || this.targets.capW !== undefined || this.powerSamples.length < POWER_WINDOW) return false;
     const max = this.maxFreqs();
@@ -657,7 +677,20 @@ export class BoardTuner {
     const goal = this.powerGoalW();
     const max = this.maxFreqs();
     let next: number[];
-    if (goal === undefined) {
+    const goalHs = this.s.mode === 'hashrate' ? this.targets.hashrateHs : undefined;
+    if (goalHs !== undefined) {
+      // onto the hash rate goal (the frequencies' own rate: exact, so not damped), never past a thermal cap
+      const h = this.idealHashrateHs(this.freqsMHz);
+      if (!(h > 0)) return [];
+      let share = Math.abs(h / goalHs - 1) <= TRIM_TOLERANCE ? 1 : goalHs / h;
+      if (goal !== undefined) {
+        const p = this.avgPowerW();
+        if (p > goal * (1 + TRIM_TOLERANCE)) share = Math.min(share, 1 + 0.9 * (goal / p - 1));
+        else if (share > 1 && p > 0) share = Math.max(1, Math.min(share, goal / p));
+      }
+      if (share === 1) return [];
+      next = this.freqsMHz.map((f, i) => (this.dead.has(i) ? f : f * share));
+    } else if (goal === undefined) {
       // no goal (a derate lifted): back to the tuned maxima
       next = max;
     } else {
