@@ -121,6 +121,8 @@ interface Phase {
   mainCpuPct: number;
   rest?: autocannon.Result;
   cg?: { replies?: number; refused?: number };
+  /** every share's latency, ms, for the pooled figures */
+  lat: number[];
 }
 
 async function phase(load: { rest: boolean; cg: boolean }): Promise<Phase> {
@@ -147,6 +149,7 @@ async function phase(load: { rest: boolean; cg: boolean }): Promise<Phase> {
     trips: sim.boards.reduce((a, b) => a + b.trips.watchdog, 0) - trips0,
     cpuPct: ((cpu() - c0) / PHASE_S) * 100,
     mainCpuPct: ((mainCpu() - m0) / PHASE_S) * 100,
+    lat,
   };
   if (restOut) out.rest = JSON.parse(restOut) as autocannon.Result;
   if (cgOut) out.cg = JSON.parse(cgOut) as { replies?: number; refused?: number };
@@ -211,6 +214,31 @@ for (const name of NAMES) {
     : '';
   console.log(
     `${name.padEnd(8)} nonce → submit p50 ${f(med(name, (p) => p.p50))}, p99 ${f(med(name, (p) => p.p99))} (ratio to idle ${ratio.toFixed(2)}, ${med(name, (p) => p.shares)} shares); mining thread's event-loop delay p99 ${f(med(name, (p) => p.loopP99))} (ratio ${median(results[name].map((p, r) => p.loopP99 / results.idle[r].loopP99)).toFixed(2)}), max ${f(med(name, (p) => p.loopMax))}; longest MCU gap ${med(name, (p) => p.gapMs)} ms, watchdog trips ${results[name].reduce((a, p) => a + p.trips, 0)}; daemon CPU ${med(name, (p) => p.cpuPct).toFixed(0)} % of a core, its mining thread ${med(name, (p) => p.mainCpuPct).toFixed(0)} %${rest}${cg}`,
+  );
+}
+// The p99 of each load over every run's shares at once, against the idle p99 over every run's: one p99 of a 20 s
+// phase is ~14 slow shares out of ~1400 and moves by 2–3× from run to run, while the pooled figure rests on RUNS
+// times as many. The interval is the 2.5th–97.5th percentile of the ratio over 2000 resamples of each pool.
+const pooled = (name: (typeof NAMES)[number]) => results[name].flatMap((p) => p.lat);
+const resample = (xs: number[], rnd: () => number) => {
+  const out = new Array<number>(xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = xs[Math.floor(rnd() * xs.length)];
+  return out;
+};
+let seed = 1;
+const rnd = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+const idleAll = pooled('idle');
+for (const name of NAMES.slice(1)) {
+  const all = pooled(name);
+  const ratios: number[] = [];
+  for (let i = 0; i < 2000; i++)
+    ratios.push(percentile(resample(all, rnd), 99) / percentile(resample(idleAll, rnd), 99));
+  ratios.sort((a, b) => a - b);
+  console.log(
+    `pooled over ${RUNS} runs: ${name.padEnd(8)} p99 ${f(percentile(all, 99))} (${all.length} shares) against idle ${f(percentile(idleAll, 99))} (${idleAll.length}): ratio ${(percentile(all, 99) / percentile(idleAll, 99)).toFixed(2)} (95 % interval ${ratios[50].toFixed(2)}–${ratios[1949].toFixed(2)}); p99.9 ${f(percentile(all, 99.9))} against ${f(percentile(idleAll, 99.9))}`,
   );
 }
 const got = [...counts].sort((a, b) => a - b);

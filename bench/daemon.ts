@@ -29,7 +29,7 @@ export function spawnDaemon(
   });
   writeFileSync(file, stringify(config));
   return spawn(process.execPath, [...unitNodeFlags(), join(root, 'bin/asicd.js'), 'run', '--config', file], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_DAEMON_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     env: { ...process.env, ...unitEnvironment() },
   });
 }
@@ -48,10 +48,15 @@ export function unitNodeFlags(): string[] {
   const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)?.[1] ?? '';
   // every option before the script
   const args = exec.split(/\s+/);
-  return args.slice(
-    0,
-    args.findIndex((a) => !a.startsWith('--')),
-  );
+  // BENCH_NODE_FLAGS adds flags to try (a V8 setting measured before it goes into the unit)
+  const more = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  return [
+    ...args.slice(
+      0,
+      args.findIndex((a) => !a.startsWith('--')),
+    ),
+    ...more,
+  ];
 }
 
 export async function stopChild(p: ChildProcess): Promise<void> {
