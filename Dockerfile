@@ -10,6 +10,7 @@ COPY package.json package-lock.json ./
 # toolchain exists, so the slim image skips it and the board MCUs are reached over tcp:// or a toolchain is added
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
