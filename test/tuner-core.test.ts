@@ -2,11 +2,12 @@ import t from 'tap';
 import { BoardTuner, safeOrder } from '../src/chain/tuner/board-tuner.js';
 import { afterVerdict, type SearchBounds, startSearch } from '../src/chain/tuner/chip-search.js';
 import { splitTarget, takesShare } from '../src/chain/tuner/power-split.js';
+import { ProfileError, parseProfile } from '../src/chain/tuner/profile-store.js';
 import { errorTest, poissonCdf, rateTooLow, repliesToPass, searchTest, sprt } from '../src/chain/tuner/statistics.js';
 import { ThermalDerate } from '../src/chain/tuner/thermal-derate.js';
 import type { TunerAction } from '../src/chain/tuner/types.js';
 import { bestAtPower, bestEfficiency } from '../src/sim/board/oracle-tuning.js';
-import { chipAnswers } from '../src/sim/board/physics.js';
+import { chipAnswers, MODEL } from '../src/sim/board/physics.js';
 import { ModelBoard, runUntilTuned, second, settingsFor } from './tuner-model.js';
 
 t.test('statistics: how many replies a step needs, and what fails it', async (t) => {
@@ -296,4 +297,64 @@ t.test('a board steps its voltage down only after its frequencies; up, before th
   }
   t.equal(tuner.stage, 'tuned');
   t.comment(`${lowered} voltage steps down with new frequencies`);
+});
+
+t.test('a hostile or inconsistent profile is refused, and none restores a chip untested past its limit', async (t) => {
+  const n = 8;
+  const good = {
+    version: 1,
+    boardId: 'B1',
+    mode: 'efficiency',
+    targetValue: 0,
+    voltageMv: 1150,
+    freqsMHz: Array(n).fill(400),
+    limitsMHz: Array(n).fill(420),
+    dead: [2],
+    inletC: 25,
+    curve: [],
+    savedAtMs: 0,
+  };
+  t.ok(parseProfile('f', JSON.stringify(good)), 'a sound profile reads');
+  const hostile: [string, Record<string, unknown>][] = [
+    ['limitsMHz', { limitsMHz: Array(n).fill(1e9) }],
+    ['limitsMHz', { limitsMHz: Array(n).fill(-5) }],
+    ['voltageMv', { voltageMv: 5000 }],
+    ['voltageMv', { voltageMv: 0 }],
+    ['dead', { dead: [-1] }],
+    ['dead', { dead: [0.5] }],
+    ['dead', { dead: [n] }],
+    ['dead', { dead: [100, 101, 102, 103, 104, 105, 106, 107] }],
+    ['dead', { dead: [1, 1] }],
+  ];
+  for (const [field, patch] of hostile) {
+    let err: unknown;
+    try {
+      parseProfile('f', JSON.stringify({ ...good, ...patch }));
+    } catch (e) {
+      err = e;
+    }
+    t.ok(
+      err instanceof ProfileError && err.message.includes(field),
+      `refused, naming ${field}: ${JSON.stringify(patch).slice(0, 60)}`,
+    );
+  }
+  // a profile that reads but says every chip but one is dead, with every chip at the top of the ratings: dead chips
+  // are never tested again, so they must not run at the file's frequency; the live one starts at its limit at most
+  const m = new ModelBoard(n, 5);
+  const p = {
+    ...(good as ReturnType<BoardTuner['profile']>),
+    voltageMv: MODEL.boardMinMv,
+    freqsMHz: Array(n).fill(800),
+    limitsMHz: [430, ...Array(n - 1).fill(800)],
+    dead: [1, 2, 3, 4, 5, 6, 7],
+  };
+  const bt = new BoardTuner(settingsFor('efficiency'), p);
+  second(m, bt);
+  t.equal(bt.stage, 'restoring');
+  t.same(m.freqs.slice(1), Array(n - 1).fill(100), 'dead chips parked at the floor at once');
+  t.ok(m.freqs[0] <= 430, `the live chip starts at ${m.freqs[0]} MHz, not past its limit`);
+  // every chip dead: tuned afresh rather than "tuned" at once with nothing tested
+  const all = new BoardTuner(settingsFor('efficiency'), { ...p, dead: [0, 1, 2, 3, 4, 5, 6, 7] });
+  second(new ModelBoard(n, 5), all);
+  t.equal(all.stage, 'searching', 'a profile with every chip dead is not restored');
 });

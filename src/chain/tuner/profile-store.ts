@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { RATINGS } from '../../device/maijie-l7/ratings.js';
 import { sweepTempFiles, writeFileAtomic } from '../../util/atomic-file.js';
 import type { CurvePoint, TuningMode, TuningProfile } from './types.js';
 
@@ -47,8 +48,19 @@ export function parseProfile(file: string, text: string): TuningProfile {
   for (const k of ['targetValue', 'voltageMv', 'inletC', 'savedAtMs']) if (!isNum(o[k])) throw bad(k, 'a number');
   for (const k of ['freqsMHz', 'limitsMHz', 'dead']) if (!isNumArray(o[k])) throw bad(k, 'an array of numbers');
   const freqs = o.freqsMHz as number[];
-  if (freqs.some((f) => f < 50 || f > 800)) throw bad('freqsMHz', 'frequencies within 50–800 MHz');
+  const { freqMinMHz: fLo, freqMaxMHz: fHi, voltageMinMv: vLo, voltageMaxMv: vHi } = RATINGS;
+  const outside = (f: number) => f < fLo || f > fHi;
+  if (freqs.some(outside)) throw bad('freqsMHz', `frequencies within ${fLo}–${fHi} MHz`);
   if ((o.limitsMHz as number[]).length !== freqs.length) throw bad('limitsMHz', 'one limit per chip');
+  // a limit is what a chip held, so within the ratings too: one past them would let a trim aim past what was seen
+  if ((o.limitsMHz as number[]).some(outside)) throw bad('limitsMHz', `limits within ${fLo}–${fHi} MHz`);
+  if ((o.voltageMv as number) < vLo || (o.voltageMv as number) > vHi)
+    throw bad('voltageMv', `a voltage within ${vLo}–${vHi} mV`);
+  // dead chips are never tested again: an index that is no chip, or one listed twice, would count a chip as dead
+  // that still runs untested at the profile's frequency
+  const dead = o.dead as number[];
+  if (dead.some((d) => !Number.isInteger(d) || d < 0 || d >= freqs.length) || new Set(dead).size !== dead.length)
+    throw bad('dead', 'distinct chip indices under the chip count');
   if (!Array.isArray(o.curve)) throw bad('curve', 'an array');
   const curve: CurvePoint[] = [];
   for (const [i, p] of (o.curve as unknown[]).entries()) {
