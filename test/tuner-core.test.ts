@@ -1,13 +1,18 @@
+import { tmpdir } from 'node:os';
 import t from 'tap';
+import type { ChainController } from '../src/chain/controller.js';
 import { BoardTuner, safeOrder } from '../src/chain/tuner/board-tuner.js';
 import { afterVerdict, type SearchBounds, startSearch } from '../src/chain/tuner/chip-search.js';
 import { splitTarget, takesShare } from '../src/chain/tuner/power-split.js';
 import { ProfileError, parseProfile } from '../src/chain/tuner/profile-store.js';
 import { errorTest, poissonCdf, rateTooLow, repliesToPass, searchTest, sprt } from '../src/chain/tuner/statistics.js';
 import { ThermalDerate } from '../src/chain/tuner/thermal-derate.js';
+import { Tuner } from '../src/chain/tuner/tuner.js';
 import type { TunerAction } from '../src/chain/tuner/types.js';
+import { validateConfig } from '../src/config/load.js';
 import { bestAtPower, bestEfficiency } from '../src/sim/board/oracle-tuning.js';
 import { chipAnswers, MODEL } from '../src/sim/board/physics.js';
+import { createLogger } from '../src/util/log.js';
 import { ModelBoard, runUntilTuned, second, settingsFor } from './tuner-model.js';
 
 t.test('statistics: how many replies a step needs, and what fails it', async (t) => {
@@ -357,4 +362,63 @@ t.test('a hostile or inconsistent profile is refused, and none restores a chip u
   const all = new BoardTuner(settingsFor('efficiency'), { ...p, dead: [0, 1, 2, 3, 4, 5, 6, 7] });
   second(new ModelBoard(n, 5), all);
   t.equal(all.stage, 'searching', 'a profile with every chip dead is not restored');
+});
+
+t.test('switching tuning off lowers the frequencies before a lower configured voltage', async (t) => {
+  const calls: string[] = [];
+  let mv = 1300;
+  const chain = {
+    index: 0,
+    state: 'mining',
+    safetyReason: undefined,
+    chips: Array.from({ length: 4 }, (_, i) => ({ index: i })),
+    sm: { held: false, holds: new Set<string>() },
+    info: { boardId: 'B0', eeprom: { minMv: 1150, maxMv: 1400, factoryMHz: 400 } },
+    hashesPerClock: 1,
+    scaleShift: 0,
+    ticket: 0,
+    config: { frequency_mhz: 400, voltage_mv: 1200 },
+    readings: { heatW: 100, maxChipC: 50, inletC: 25 },
+    chipMHz: [600, 600, 600, 600],
+    get voltageMv() {
+      return mv;
+    },
+    chipCounts: () => [0, 1, 2, 3].map((chip) => ({ chip, nonces: 0, hwErrors: 0, replies: 0 })),
+    setNonceRate: () => calls.push('rate'),
+    setVoltage: async (v: number) => {
+      calls.push(`voltage ${v}`);
+      mv = v;
+      return v;
+    },
+    setFrequency: async (f: number) => {
+      calls.push(`frequency ${f}`);
+    },
+    setChipFreqs: async (f: number[]) => {
+      calls.push(`freqs ${f.length}`);
+      return f;
+    },
+  };
+  const config = validateConfig({ daemon: { state_dir: tmpdir() }, tuning: { mode: 'efficiency' } }, 'test');
+  const log = createLogger({ level: 'silent' });
+  const tuner = new Tuner([chain as unknown as ChainController], config, log);
+  (tuner as unknown as { startedMs: number }).startedMs = Date.now() - 60_000;
+  (tuner as unknown as { tick: () => void }).tick();
+  await new Promise((r) => setTimeout(r, 20));
+  t.ok(tuner.boards()[0].tuner, 'the board is tuned');
+  // the tuner has the board at a higher voltage and frequencies than configured
+  mv = 1300;
+  calls.length = 0;
+  tuner.reconfigure({ ...config.tuning, mode: 'off' });
+  await new Promise((r) => setTimeout(r, 20));
+  const v = calls.indexOf('voltage 1200');
+  const f = calls.indexOf('frequency 400');
+  t.ok(v >= 0 && f >= 0, `configured setting put back: ${calls.join(', ')}`);
+  t.ok(f < v, 'frequencies lowered before the voltage goes down');
+  // and a configured voltage above the tuned one goes up first
+  mv = 1160;
+  calls.length = 0;
+  tuner.reconfigure({ ...config.tuning, mode: 'efficiency' });
+  tuner.reconfigure({ ...config.tuning, mode: 'off' });
+  await new Promise((r) => setTimeout(r, 20));
+  t.ok(calls.indexOf('voltage 1200') < calls.indexOf('frequency 400'), `voltage up first: ${calls.join(', ')}`);
 });

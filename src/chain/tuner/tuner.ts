@@ -270,8 +270,15 @@ export class Tuner extends EventEmitter implements Component {
     if (!this.ready(c)) return;
     try {
       c.setNonceRate(undefined);
-      await c.setVoltage(c.config.voltage_mv);
-      await c.setFrequency(c.config.frequency_mhz);
+      // as the tuner orders its own changes: a voltage going down after the frequencies, so no chip runs a tuned
+      // frequency its lower configured voltage cannot hold; a voltage going up before them
+      if (c.config.voltage_mv < c.voltageMv) {
+        await c.setFrequency(c.config.frequency_mhz);
+        await c.setVoltage(c.config.voltage_mv);
+      } else {
+        await c.setVoltage(c.config.voltage_mv);
+        await c.setFrequency(c.config.frequency_mhz);
+      }
     } catch (err) {
       this.log.warn({ board: c.index, err: (err as Error).message }, 'could not restore the configured setting');
     }
