@@ -60,6 +60,9 @@ t.test('PUT /api/v1/tuning: a viewer is refused, bad bodies say what is wrong, n
     [{ power_target_w: 'lots' }, /power_target_w/],
     [{ mode: 'power', fan: 100 }, /additional|fan/],
     [{ board: 9, retune: true }, /board/],
+    // the schema allows boards 0–3; this miner has two
+    [{ board: 2, retune: true }, /no board 2.*boards 0, 1/],
+    [{ board: 3, reset_profiles: true }, /no board 3/],
   ];
   for (const [body, why] of bad) {
     const r = await http('PUT', '/api/v1/tuning', operator, body);
