@@ -1,10 +1,12 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import type { ChainController } from '../src/chain/controller.js';
 import { BoardTuner, safeOrder } from '../src/chain/tuner/board-tuner.js';
 import { afterVerdict, type SearchBounds, startSearch } from '../src/chain/tuner/chip-search.js';
 import { splitTarget, takesShare } from '../src/chain/tuner/power-split.js';
-import { ProfileError, parseProfile } from '../src/chain/tuner/profile-store.js';
+import { ProfileError, ProfileStore, parseProfile } from '../src/chain/tuner/profile-store.js';
 import { errorTest, poissonCdf, rateTooLow, repliesToPass, searchTest, sprt } from '../src/chain/tuner/statistics.js';
 import { ThermalDerate } from '../src/chain/tuner/thermal-derate.js';
 import { Tuner } from '../src/chain/tuner/tuner.js';
@@ -421,4 +423,50 @@ t.test('switching tuning off lowers the frequencies before a lower configured vo
   tuner.reconfigure({ ...config.tuning, mode: 'off' });
   await new Promise((r) => setTimeout(r, 20));
   t.ok(calls.indexOf('voltage 1200') < calls.indexOf('frequency 400'), `voltage up first: ${calls.join(', ')}`);
+});
+
+t.test('a huge profile file is refused before it is read, and one of too many chips or curve points', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'asicd-profile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new ProfileStore(dir);
+  mkdirSync(store.dir, { recursive: true });
+  const base = {
+    version: 1,
+    boardId: 'HUGE',
+    mode: 'efficiency',
+    targetValue: 0,
+    voltageMv: 1150,
+    dead: [],
+    inletC: 25,
+    curve: [],
+    savedAtMs: 0,
+  };
+  const n = 1_000_000;
+  writeFileSync(
+    store.fileOf('HUGE'),
+    JSON.stringify({ ...base, freqsMHz: Array(n).fill(400), limitsMHz: Array(n).fill(400) }),
+  );
+  const t0 = performance.now();
+  t.throws(() => store.load('HUGE'), /HUGE\.json: \d+ bytes, more than a profile can be/);
+  const ms = performance.now() - t0;
+  t.ok(ms < 50, `refused in ${ms.toFixed(1)} ms, not parsed`);
+  const chips = 257;
+  writeFileSync(
+    store.fileOf('HUGE'),
+    JSON.stringify({ ...base, freqsMHz: Array(chips).fill(400), limitsMHz: Array(chips).fill(400) }),
+  );
+  t.throws(() => store.load('HUGE'), /freqsMHz: expected at most 256 chips/);
+  const point = { voltageMv: 1150, powerW: 1, hashrateHs: 1, jPerTh: 1, atMs: 0 };
+  writeFileSync(
+    store.fileOf('HUGE'),
+    JSON.stringify({ ...base, freqsMHz: [400], limitsMHz: [400], curve: Array(65).fill(point) }),
+  );
+  t.throws(() => store.load('HUGE'), /curve: expected an array of at most 64 points/);
+  store.save({
+    ...(base as unknown as ReturnType<BoardTuner['profile']>),
+    freqsMHz: Array(256).fill(400),
+    limitsMHz: Array(256).fill(400),
+    curve: Array(16).fill(point),
+  });
+  t.equal(store.load('HUGE')?.freqsMHz.length, 256, 'the largest real profile still reads');
 });
