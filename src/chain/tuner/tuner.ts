@@ -101,6 +101,13 @@ export class Tuner extends EventEmitter implements Component {
     this.log.info({ mode: tuning.mode }, 'tuning settings changed');
   }
 
+  /** A board's configured frequency changed since the start (config reload, ascset): what mode off goes back to. */
+  private readonly configuredMHz = new Map<number, number>();
+
+  setConfiguredMHz(board: number, freqMHz: number): void {
+    this.configuredMHz.set(board, freqMHz);
+  }
+
   /** Thermal limits changed (derating follows hot_c and throttle_hold_s). */
   setThermal(thermal: Config['thermal']): void {
     this.config = { ...this.config, thermal };
@@ -272,12 +279,13 @@ export class Tuner extends EventEmitter implements Component {
       c.setNonceRate(undefined);
       // as the tuner orders its own changes: a voltage going down after the frequencies, so no chip runs a tuned
       // frequency its lower configured voltage cannot hold; a voltage going up before them
+      const freqMHz = this.configuredMHz.get(c.index) ?? c.config.frequency_mhz;
       if (c.config.voltage_mv < c.voltageMv) {
-        await c.setFrequency(c.config.frequency_mhz);
+        await c.setFrequency(freqMHz);
         await c.setVoltage(c.config.voltage_mv);
       } else {
         await c.setVoltage(c.config.voltage_mv);
-        await c.setFrequency(c.config.frequency_mhz);
+        await c.setFrequency(freqMHz);
       }
     } catch (err) {
       this.log.warn({ board: c.index, err: (err as Error).message }, 'could not restore the configured setting');
