@@ -470,3 +470,22 @@ t.test('a huge profile file is refused before it is read, and one of too many ch
   });
   t.equal(store.load('HUGE')?.freqsMHz.length, 256, 'the largest real profile still reads');
 });
+
+// Known, not fixed: a step that puts every chip past its limit at once (an EEPROM factory frequency too high for
+// the minimum voltage, a profile's limits seeding a fresh search on hotter chips) silences the whole board, and a
+// whole board falling short together is taken for a stall of the host or link, so no chip fails the step: the search
+// waits at that step for good, the board making nothing.
+t.test(
+  'a start frequency past every chip limit: the search moves on',
+  { todo: 'a silent whole board is taken for a stall; needs a board-level verdict' },
+  async (t) => {
+    const m = new ModelBoard(8, 5);
+    const bt = new BoardTuner({ ...settingsFor('efficiency'), startMHz: 800 });
+    for (let s = 0; s < 300; s++) second(m, bt);
+    t.ok(bt.fails.rate + bt.fails.errors > 0, `steps failed: ${JSON.stringify(bt.fails)}, stage ${bt.stage}`);
+    t.ok(
+      m.freqs.some((f) => f < 800),
+      `chips moved off 800 MHz: ${m.freqs.join(',')}`,
+    );
+  },
+);
