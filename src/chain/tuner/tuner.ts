@@ -127,10 +127,13 @@ export class Tuner extends EventEmitter implements Component {
 
   /** Deletes the stored profiles of one board or all, and tunes those boards afresh. */
   resetProfiles(board?: number): number {
-    let removed = 0;
+    // every stored profile when no board is named (boards swapped out since included); a board's serial from the
+    // board itself when the tuner has not taken it up yet (tuning off since the start): its file is still there
+    let removed = board === undefined ? this.store.reset() : 0;
     for (const s of this.slots) {
       if (board !== undefined && s.chain.index !== board) continue;
-      if (s.boardId) removed += this.store.reset(s.boardId);
+      const id = s.boardId || s.chain.info.boardId.trim();
+      if (board !== undefined && id) removed += this.store.reset(id);
       s.tuner?.retune('profile reset');
     }
     this.log.info({ board, removed }, 'tuning profiles reset');
