@@ -191,6 +191,7 @@ export class Miner {
     if (!c) throw new Error(`no board ${board}`);
     const f = this.nearestFrequencyMHz(freqMHz);
     await c.setFrequency(f);
+    this.tuner.setConfiguredMHz(c.index, f);
     this.store.record('ascset', (cfg) => {
       const next = cfg as Config;
       const i = next.chains.findIndex((x) => x.uart === c.config.uart);
@@ -223,6 +224,10 @@ export class Miner {
           .filter((c) => c.enabled)
           .forEach((c, i) => {
             const ch = this.chains[i];
+            this.tuner.setConfiguredMHz(ch.index, findPll(c.frequency_mhz).freqMHz);
+            // the tuner owns the chips' frequencies while it runs (ascset is refused for the same reason): the new
+            // setting is kept and is what the board goes back to when tuning is turned off
+            if (this.tuner.mode !== 'off') return;
             if (ch.wantMHz !== findPll(c.frequency_mhz).freqMHz && ch.state === 'mining')
               void ch
                 .setFrequency(findPll(c.frequency_mhz).freqMHz)

@@ -1,12 +1,20 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
+import type { ChainController } from '../src/chain/controller.js';
 import { BoardTuner, safeOrder } from '../src/chain/tuner/board-tuner.js';
 import { afterVerdict, type SearchBounds, startSearch } from '../src/chain/tuner/chip-search.js';
 import { splitTarget, takesShare } from '../src/chain/tuner/power-split.js';
+import { ProfileError, ProfileStore, parseProfile } from '../src/chain/tuner/profile-store.js';
 import { errorTest, poissonCdf, rateTooLow, repliesToPass, searchTest, sprt } from '../src/chain/tuner/statistics.js';
 import { ThermalDerate } from '../src/chain/tuner/thermal-derate.js';
+import { Tuner } from '../src/chain/tuner/tuner.js';
 import type { TunerAction } from '../src/chain/tuner/types.js';
+import { validateConfig } from '../src/config/load.js';
 import { bestAtPower, bestEfficiency } from '../src/sim/board/oracle-tuning.js';
-import { chipAnswers } from '../src/sim/board/physics.js';
+import { chipAnswers, MODEL } from '../src/sim/board/physics.js';
+import { createLogger } from '../src/util/log.js';
 import { ModelBoard, runUntilTuned, second, settingsFor } from './tuner-model.js';
 
 t.test('statistics: how many replies a step needs, and what fails it', async (t) => {
@@ -297,3 +305,187 @@ t.test('a board steps its voltage down only after its frequencies; up, before th
   t.equal(tuner.stage, 'tuned');
   t.comment(`${lowered} voltage steps down with new frequencies`);
 });
+
+t.test('a hostile or inconsistent profile is refused, and none restores a chip untested past its limit', async (t) => {
+  const n = 8;
+  const good = {
+    version: 1,
+    boardId: 'B1',
+    mode: 'efficiency',
+    targetValue: 0,
+    voltageMv: 1150,
+    freqsMHz: Array(n).fill(400),
+    limitsMHz: Array(n).fill(420),
+    dead: [2],
+    inletC: 25,
+    curve: [],
+    savedAtMs: 0,
+  };
+  t.ok(parseProfile('f', JSON.stringify(good)), 'a sound profile reads');
+  const hostile: [string, Record<string, unknown>][] = [
+    ['limitsMHz', { limitsMHz: Array(n).fill(1e9) }],
+    ['limitsMHz', { limitsMHz: Array(n).fill(-5) }],
+    ['voltageMv', { voltageMv: 5000 }],
+    ['voltageMv', { voltageMv: 0 }],
+    ['dead', { dead: [-1] }],
+    ['dead', { dead: [0.5] }],
+    ['dead', { dead: [n] }],
+    ['dead', { dead: [100, 101, 102, 103, 104, 105, 106, 107] }],
+    ['dead', { dead: [1, 1] }],
+  ];
+  for (const [field, patch] of hostile) {
+    let err: unknown;
+    try {
+      parseProfile('f', JSON.stringify({ ...good, ...patch }));
+    } catch (e) {
+      err = e;
+    }
+    t.ok(
+      err instanceof ProfileError && err.message.includes(field),
+      `refused, naming ${field}: ${JSON.stringify(patch).slice(0, 60)}`,
+    );
+  }
+  // a profile that reads but says every chip but one is dead, with every chip at the top of the ratings: dead chips
+  // are never tested again, so they must not run at the file's frequency; the live one starts at its limit at most
+  const m = new ModelBoard(n, 5);
+  const p = {
+    ...(good as ReturnType<BoardTuner['profile']>),
+    voltageMv: MODEL.boardMinMv,
+    freqsMHz: Array(n).fill(800),
+    limitsMHz: [430, ...Array(n - 1).fill(800)],
+    dead: [1, 2, 3, 4, 5, 6, 7],
+  };
+  const bt = new BoardTuner(settingsFor('efficiency'), p);
+  second(m, bt);
+  t.equal(bt.stage, 'restoring');
+  t.same(m.freqs.slice(1), Array(n - 1).fill(100), 'dead chips parked at the floor at once');
+  t.ok(m.freqs[0] <= 430, `the live chip starts at ${m.freqs[0]} MHz, not past its limit`);
+  // every chip dead: tuned afresh rather than "tuned" at once with nothing tested
+  const all = new BoardTuner(settingsFor('efficiency'), { ...p, dead: [0, 1, 2, 3, 4, 5, 6, 7] });
+  second(new ModelBoard(n, 5), all);
+  t.equal(all.stage, 'searching', 'a profile with every chip dead is not restored');
+});
+
+t.test('switching tuning off lowers the frequencies before a lower configured voltage', async (t) => {
+  const calls: string[] = [];
+  let mv = 1300;
+  const chain = {
+    index: 0,
+    state: 'mining',
+    safetyReason: undefined,
+    chips: Array.from({ length: 4 }, (_, i) => ({ index: i })),
+    sm: { held: false, holds: new Set<string>() },
+    info: { boardId: 'B0', eeprom: { minMv: 1150, maxMv: 1400, factoryMHz: 400 } },
+    hashesPerClock: 1,
+    scaleShift: 0,
+    ticket: 0,
+    config: { frequency_mhz: 400, voltage_mv: 1200 },
+    readings: { heatW: 100, maxChipC: 50, inletC: 25 },
+    chipMHz: [600, 600, 600, 600],
+    get voltageMv() {
+      return mv;
+    },
+    chipCounts: () => [0, 1, 2, 3].map((chip) => ({ chip, nonces: 0, hwErrors: 0, replies: 0 })),
+    setNonceRate: () => calls.push('rate'),
+    setVoltage: async (v: number) => {
+      calls.push(`voltage ${v}`);
+      mv = v;
+      return v;
+    },
+    setFrequency: async (f: number) => {
+      calls.push(`frequency ${f}`);
+    },
+    setChipFreqs: async (f: number[]) => {
+      calls.push(`freqs ${f.length}`);
+      return f;
+    },
+  };
+  const config = validateConfig({ daemon: { state_dir: tmpdir() }, tuning: { mode: 'efficiency' } }, 'test');
+  const log = createLogger({ level: 'silent' });
+  const tuner = new Tuner([chain as unknown as ChainController], config, log);
+  (tuner as unknown as { startedMs: number }).startedMs = Date.now() - 60_000;
+  (tuner as unknown as { tick: () => void }).tick();
+  await new Promise((r) => setTimeout(r, 20));
+  t.ok(tuner.boards()[0].tuner, 'the board is tuned');
+  // the tuner has the board at a higher voltage and frequencies than configured
+  mv = 1300;
+  calls.length = 0;
+  tuner.reconfigure({ ...config.tuning, mode: 'off' });
+  await new Promise((r) => setTimeout(r, 20));
+  const v = calls.indexOf('voltage 1200');
+  const f = calls.indexOf('frequency 400');
+  t.ok(v >= 0 && f >= 0, `configured setting put back: ${calls.join(', ')}`);
+  t.ok(f < v, 'frequencies lowered before the voltage goes down');
+  // and a configured voltage above the tuned one goes up first
+  mv = 1160;
+  calls.length = 0;
+  tuner.reconfigure({ ...config.tuning, mode: 'efficiency' });
+  tuner.reconfigure({ ...config.tuning, mode: 'off' });
+  await new Promise((r) => setTimeout(r, 20));
+  t.ok(calls.indexOf('voltage 1200') < calls.indexOf('frequency 400'), `voltage up first: ${calls.join(', ')}`);
+});
+
+t.test('a huge profile file is refused before it is read, and one of too many chips or curve points', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'asicd-profile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new ProfileStore(dir);
+  mkdirSync(store.dir, { recursive: true });
+  const base = {
+    version: 1,
+    boardId: 'HUGE',
+    mode: 'efficiency',
+    targetValue: 0,
+    voltageMv: 1150,
+    dead: [],
+    inletC: 25,
+    curve: [],
+    savedAtMs: 0,
+  };
+  const n = 1_000_000;
+  writeFileSync(
+    store.fileOf('HUGE'),
+    JSON.stringify({ ...base, freqsMHz: Array(n).fill(400), limitsMHz: Array(n).fill(400) }),
+  );
+  const t0 = performance.now();
+  t.throws(() => store.load('HUGE'), /HUGE\.json: \d+ bytes, more than a profile can be/);
+  const ms = performance.now() - t0;
+  t.ok(ms < 50, `refused in ${ms.toFixed(1)} ms, not parsed`);
+  const chips = 257;
+  writeFileSync(
+    store.fileOf('HUGE'),
+    JSON.stringify({ ...base, freqsMHz: Array(chips).fill(400), limitsMHz: Array(chips).fill(400) }),
+  );
+  t.throws(() => store.load('HUGE'), /freqsMHz: expected at most 256 chips/);
+  const point = { voltageMv: 1150, powerW: 1, hashrateHs: 1, jPerTh: 1, atMs: 0 };
+  writeFileSync(
+    store.fileOf('HUGE'),
+    JSON.stringify({ ...base, freqsMHz: [400], limitsMHz: [400], curve: Array(65).fill(point) }),
+  );
+  t.throws(() => store.load('HUGE'), /curve: expected an array of at most 64 points/);
+  store.save({
+    ...(base as unknown as ReturnType<BoardTuner['profile']>),
+    freqsMHz: Array(256).fill(400),
+    limitsMHz: Array(256).fill(400),
+    curve: Array(16).fill(point),
+  });
+  t.equal(store.load('HUGE')?.freqsMHz.length, 256, 'the largest real profile still reads');
+});
+
+// Known, not fixed: a step that puts every chip past its limit at once (an EEPROM factory frequency too high for
+// the minimum voltage, a profile's limits seeding a fresh search on hotter chips) silences the whole board, and a
+// whole board falling short together is taken for a stall of the host or link, so no chip fails the step: the search
+// waits at that step for good, the board making nothing.
+t.test(
+  'a start frequency past every chip limit: the search moves on',
+  { todo: 'a silent whole board is taken for a stall; needs a board-level verdict' },
+  async (t) => {
+    const m = new ModelBoard(8, 5);
+    const bt = new BoardTuner({ ...settingsFor('efficiency'), startMHz: 800 });
+    for (let s = 0; s < 300; s++) second(m, bt);
+    t.ok(bt.fails.rate + bt.fails.errors > 0, `steps failed: ${JSON.stringify(bt.fails)}, stage ${bt.stage}`);
+    t.ok(
+      m.freqs.some((f) => f < 800),
+      `chips moved off 800 MHz: ${m.freqs.join(',')}`,
+    );
+  },
+);

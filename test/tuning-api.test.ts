@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import t from 'tap';
@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { buildComponents } from '../src/components.js';
 import { ConfigStore } from '../src/config/store.js';
 import { Daemon } from '../src/daemon.js';
+import { profileFor } from './fixtures/profile-writer.js';
 import { startDaemon } from './helpers/daemon.js';
 import { memoryLogger } from './helpers/log.js';
 import { until } from './helpers/rig.js';
@@ -60,6 +61,9 @@ t.test('PUT /api/v1/tuning: a viewer is refused, bad bodies say what is wrong, n
     [{ power_target_w: 'lots' }, /power_target_w/],
     [{ mode: 'power', fan: 100 }, /additional|fan/],
     [{ board: 9, retune: true }, /board/],
+    // the schema allows boards 0–3; this miner has two
+    [{ board: 2, retune: true }, /no board 2.*boards 0, 1/],
+    [{ board: 3, reset_profiles: true }, /no board 3/],
   ];
   for (const [body, why] of bad) {
     const r = await http('PUT', '/api/v1/tuning', operator, body);
@@ -69,6 +73,20 @@ t.test('PUT /api/v1/tuning: a viewer is refused, bad bodies say what is wrong, n
   const view = await http('GET', '/api/v1/tuning', viewer);
   t.equal(view.json.mode, 'off', 'no refused body changed the mode');
   t.notOk('mode' in fileTuning() && fileTuning().mode !== 'off', 'nor the file');
+});
+
+t.test('reset_profiles removes a stored profile while tuning is off (no board has been tuned yet)', async (t) => {
+  const chains = d.api.miner.chains;
+  await until(() => chains.every((c) => c.state === 'mining' && c.info.boardId !== ''), 30_000, 'boards up');
+  const store = d.api.miner.tuner.store;
+  mkdirSync(store.dir, { recursive: true });
+  const serial = chains[0].info.boardId.trim();
+  writeFileSync(store.fileOf(serial), JSON.stringify({ ...profileFor(1), boardId: serial }));
+  const operator = await token('operator');
+  const r = await http('PUT', '/api/v1/tuning', operator, { reset_profiles: true });
+  t.equal(r.status, 200, r.text.slice(0, 200));
+  t.equal(r.json.removedProfiles, 1, 'the stored profile is removed');
+  t.notOk(existsSync(store.fileOf(serial)), 'and gone from the state folder');
 });
 
 t.test('an operator PUT is applied live, pushed on the tuning topic, and saved to the file', async (t) => {

@@ -78,6 +78,12 @@ export const tuningRoutes: FastifyPluginAsync<ApiContext> = async (app, { miner,
     async (req, reply) => {
       const b = req.body;
       const tuner = miner.tuner;
+      // a board this miner does not have: refused, not answered 200 with nothing retuned or reset
+      const indices = tuner.boards().map((x) => x.chain.index);
+      if (b.board !== undefined && !indices.includes(b.board))
+        return reply
+          .code(400)
+          .send({ error: `no board ${b.board}`, details: [`body.board: this miner has boards ${indices.join(', ')}`] });
       const change = {
         ...(b.mode !== undefined ? { mode: b.mode } : {}),
         ...(b.power_target_w !== undefined ? { power_target_w: b.power_target_w } : {}),

@@ -244,14 +244,19 @@ export class BoardTuner {
       p.freqsMHz.length === n &&
       Math.abs(p.targetValue - this.targetValue()) <= 0.01 * Math.max(1, this.targetValue()) &&
       p.voltageMv >= this.s.minMv &&
-      p.voltageMv <= this.s.maxMv
+      p.voltageMv <= this.s.maxMv &&
+      p.dead.length < n
     ) {
-      // a known board: straight to its tuned setting, then re-validated like any new setting
+      // a known board: straight to its tuned setting, then re-validated like any new setting. Dead chips are not
+      // tested again, so they are parked at the floor here, not left at whatever the file says; no chip starts above
+      // the limit it is said to hold. A profile with every chip dead is not restored: a fresh tune may find some alive.
       this.voltageMv = p.voltageMv;
-      this.freqsMHz = p.freqsMHz.map(snapMHz);
-      this.limitsMHz = [...p.limitsMHz];
       this.dead.clear();
-      for (const d of p.dead) this.dead.add(d);
+      for (const d of p.dead) if (Number.isInteger(d) && d >= 0 && d < n) this.dead.add(d);
+      this.freqsMHz = p.freqsMHz.map((f, i) =>
+        this.dead.has(i) ? FLOOR_MHZ : snapMHz(Math.min(f, p.limitsMHz[i] ?? f)),
+      );
+      this.limitsMHz = [...p.limitsMHz];
       this.curve = [...p.curve];
       this.tunedInletC = p.inletC;
       this.stage = 'restoring';

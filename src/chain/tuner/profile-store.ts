@@ -1,5 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { RATINGS } from '../../device/maijie-l7/ratings.js';
 import { sweepTempFiles, writeFileAtomic } from '../../util/atomic-file.js';
 import type { CurvePoint, TuningMode, TuningProfile } from './types.js';
 
@@ -8,6 +9,8 @@ import type { CurvePoint, TuningMode, TuningProfile } from './types.js';
 // reported and ignored (the board is tuned afresh), never half-applied.
 
 const MODES: readonly TuningMode[] = ['off', 'efficiency', 'hashrate', 'power'];
+/** Far above any real profile (256 chips, 16 curve points: tens of KiB), far below what stalls the daemon. */
+const MAX_PROFILE_BYTES = 1 << 20;
 
 export class ProfileError extends Error {
   constructor(
@@ -47,9 +50,22 @@ export function parseProfile(file: string, text: string): TuningProfile {
   for (const k of ['targetValue', 'voltageMv', 'inletC', 'savedAtMs']) if (!isNum(o[k])) throw bad(k, 'a number');
   for (const k of ['freqsMHz', 'limitsMHz', 'dead']) if (!isNumArray(o[k])) throw bad(k, 'an array of numbers');
   const freqs = o.freqsMHz as number[];
-  if (freqs.some((f) => f < 50 || f > 800)) throw bad('freqsMHz', 'frequencies within 50–800 MHz');
+  if (freqs.length > RATINGS.chipsMax) throw bad('freqsMHz', `at most ${RATINGS.chipsMax} chips`);
+  const { freqMinMHz: fLo, freqMaxMHz: fHi, voltageMinMv: vLo, voltageMaxMv: vHi } = RATINGS;
+  const outside = (f: number) => f < fLo || f > fHi;
+  if (freqs.some(outside)) throw bad('freqsMHz', `frequencies within ${fLo}–${fHi} MHz`);
   if ((o.limitsMHz as number[]).length !== freqs.length) throw bad('limitsMHz', 'one limit per chip');
-  if (!Array.isArray(o.curve)) throw bad('curve', 'an array');
+  // a limit is what a chip held, so within the ratings too: one past them would let a trim aim past what was seen
+  if ((o.limitsMHz as number[]).some(outside)) throw bad('limitsMHz', `limits within ${fLo}–${fHi} MHz`);
+  if ((o.voltageMv as number) < vLo || (o.voltageMv as number) > vHi)
+    throw bad('voltageMv', `a voltage within ${vLo}–${vHi} mV`);
+  // dead chips are never tested again: an index that is no chip, or one listed twice, would count a chip as dead
+  // that still runs untested at the profile's frequency
+  const dead = o.dead as number[];
+  if (dead.some((d) => !Number.isInteger(d) || d < 0 || d >= freqs.length) || new Set(dead).size !== dead.length)
+    throw bad('dead', 'distinct chip indices under the chip count');
+  // the tuner keeps 16 points; a longer curve would be served in every tuning view and WebSocket push
+  if (!Array.isArray(o.curve) || o.curve.length > 64) throw bad('curve', 'an array of at most 64 points');
   const curve: CurvePoint[] = [];
   for (const [i, p] of (o.curve as unknown[]).entries()) {
     const q = p as Record<string, unknown>;
@@ -99,9 +115,14 @@ export class ProfileStore {
     sweepTempFiles(file);
     let text: string;
     try {
+      // read on the event loop at every start and mode change: a huge file (hostile, or garbage) would stall the
+      // daemon for seconds and take its memory; a real profile of 256 chips and its curve is a few tens of KiB
+      const size = statSync(file).size;
+      if (size > MAX_PROFILE_BYTES) throw new ProfileError(file, `${size} bytes, more than a profile can be`);
       text = readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (err instanceof ProfileError) throw err;
       throw new ProfileError(file, (err as Error).message);
     }
     const p = parseProfile(file, text);

@@ -101,6 +101,13 @@ export class Tuner extends EventEmitter implements Component {
     this.log.info({ mode: tuning.mode }, 'tuning settings changed');
   }
 
+  /** A board's configured frequency changed since the start (config reload, ascset): what mode off goes back to. */
+  private readonly configuredMHz = new Map<number, number>();
+
+  setConfiguredMHz(board: number, freqMHz: number): void {
+    this.configuredMHz.set(board, freqMHz);
+  }
+
   /** Thermal limits changed (derating follows hot_c and throttle_hold_s). */
   setThermal(thermal: Config['thermal']): void {
     this.config = { ...this.config, thermal };
@@ -120,10 +127,13 @@ export class Tuner extends EventEmitter implements Component {
 
   /** Deletes the stored profiles of one board or all, and tunes those boards afresh. */
   resetProfiles(board?: number): number {
-    let removed = 0;
+    // every stored profile when no board is named (boards swapped out since included); a board's serial from the
+    // board itself when the tuner has not taken it up yet (tuning off since the start): its file is still there
+    let removed = board === undefined ? this.store.reset() : 0;
     for (const s of this.slots) {
       if (board !== undefined && s.chain.index !== board) continue;
-      if (s.boardId) removed += this.store.reset(s.boardId);
+      const id = s.boardId || s.chain.info.boardId.trim();
+      if (board !== undefined && id) removed += this.store.reset(id);
       s.tuner?.retune('profile reset');
     }
     this.log.info({ board, removed }, 'tuning profiles reset');
@@ -270,8 +280,16 @@ export class Tuner extends EventEmitter implements Component {
     if (!this.ready(c)) return;
     try {
       c.setNonceRate(undefined);
-      await c.setVoltage(c.config.voltage_mv);
-      await c.setFrequency(c.config.frequency_mhz);
+      // as the tuner orders its own changes: a voltage going down after the frequencies, so no chip runs a tuned
+      // frequency its lower configured voltage cannot hold; a voltage going up before them
+      const freqMHz = this.configuredMHz.get(c.index) ?? c.config.frequency_mhz;
+      if (c.config.voltage_mv < c.voltageMv) {
+        await c.setFrequency(freqMHz);
+        await c.setVoltage(c.config.voltage_mv);
+      } else {
+        await c.setVoltage(c.config.voltage_mv);
+        await c.setFrequency(freqMHz);
+      }
     } catch (err) {
       this.log.warn({ board: c.index, err: (err as Error).message }, 'could not restore the configured setting');
     }
