@@ -68,6 +68,9 @@ export const BACKOFF = 0.015;
 const FLOOR_MHZ = 100;
 const CHANGE_SETTLE_MS = 1000;
 const RATE_WINDOW_MS = 5000;
+/** A whole board this far short of its predicted replies for this long has chips failing, not a stalled host. */
+const SILENT_BOARD_MS = 20_000;
+const SILENT_SHARE = 0.05;
 const POWER_WINDOW = 5;
 /** Trim onto a target when off by more than this share; the tolerance we promise is ±3 %. */
 const TRIM_TOLERANCE = 0.015;
@@ -186,8 +189,13 @@ export class BoardTuner {
     if (this.stage === 'waiting')
       return this.resumeStage && o.chips.length === this.tests.length ? this.resume(o) : this.begin(o);
     this.updateBoardRate(o, prev);
-    this.powerSamples.push(o.powerW);
-    if (this.powerSamples.length > POWER_WINDOW) this.powerSamples.shift();
+    // a reading the board's controller could not make (NaN) is no sample: one of them poisoned every average after it,
+    // and a board in power mode then never reached its target
+    if (Number.isFinite(o.powerW) && o.powerW >= 0) {
+      this.powerSamples.push(o.powerW);
+      if (this.powerSamples.length > POWER_WINDOW) this.powerSamples.shift();
+      this.unreadS = 0;
+    } else if (++this.unreadS === POWER_WINDOW) this.lastReason = 'no power reading from the board: waiting for one';
     switch (this.stage) {
       case 'searching':
         return this.search(o);
@@ -333,7 +341,10 @@ export class BoardTuner {
     const replies = c.replies - t.replies0;
     // A chip is judged against its peers over the same seconds: when the whole board falls short together (a busy
     // host, a stalled link) none of them is blamed. And over a few seconds at least: replies come in bursts.
-    const boardShare = t.boardWant > 0 ? Math.min(1, t.boardGot / t.boardWant) : 1;
+    // But a board silent as a whole for longer than any stall of the host or link (the controller would call such a
+    // link lost) is its chips failing the step together: a start frequency past every chip's limit, say.
+    const silent = o.nowMs - t.fromMs >= SILENT_BOARD_MS && t.boardGot < SILENT_SHARE * t.boardWant;
+    const boardShare = silent ? 1 : t.boardWant > 0 ? Math.min(1, t.boardGot / t.boardWant) : 1;
     if (o.nowMs - t.fromMs >= RATE_WINDOW_MS && rateTooLow(replies, t.expected * boardShare)) {
       t.verdict = 'fail';
       this.fails.rate++;
@@ -353,6 +364,8 @@ export class BoardTuner {
 
   /** The whole board's replies this tick, and what its chips' frequencies and ticket predicted. */
   private tickGot = 0;
+  /** observations in a row without a power reading */
+  private unreadS = 0;
   private tickWant = 0;
 
   private updateBoardRate(o: BoardObservation, prev: BoardObservation | undefined): void {
