@@ -97,7 +97,9 @@ t.test('mining end to end: shares accepted, pool and daemon agree on hash rate, 
     hwErrors: number;
   };
   const w = pool.workerStats('e2e.worker');
-  t.ok(w.accepted > 1000, `${w.accepted} shares accepted`);
+  // ~15 shares a second at this difficulty while the simulator keeps its pace, fewer on a loaded machine (its hashing
+  // shares the cores): the count shows shares flow, the rate agreement below is the measure
+  t.ok(w.accepted > 300, `${w.accepted} shares accepted`);
   t.equal(w.rejected, 0, `none rejected: ${JSON.stringify(w.rejects)}`);
   t.ok(w.stale <= w.accepted / 200, `${w.stale} stale (a share in flight when a block changes)`);
   t.equal(s.rejected, 0);
