@@ -28,6 +28,12 @@ interface Slot {
   /** the power the board drew when derating began (modes without a power target) */
   derateBaseW: number;
   busy: boolean;
+  /**
+   * The board's link work in order: the tuner's changes and mode off's restore run one after the other, never
+   * interleaved (a restore that ran beside a change in flight was written over by the change's last steps, and their
+   * requests crossed on the link)
+   */
+  queue: Promise<void>;
   /** why the tuner cannot tune this board (changes refused, every chip dead); undefined when it can */
   failure: string | undefined;
 }
@@ -60,6 +66,7 @@ export class Tuner extends EventEmitter implements Component {
       derate: new ThermalDerate(),
       derateBaseW: 0,
       busy: false,
+      queue: Promise.resolve(),
       failure: undefined,
     }));
   }
@@ -94,7 +101,7 @@ export class Tuner extends EventEmitter implements Component {
       s.tuner.reconfigure(settings, this.loadProfile(s.boardId));
       if (tuning.mode === 'off') {
         // back to the configured setting: the tuner lets go of the board
-        void this.restoreConfigured(s.chain);
+        void this.enqueue(s, () => this.restoreConfigured(s.chain));
       }
       this.emit('change', s.chain.index);
     }
@@ -247,9 +254,18 @@ export class Tuner extends EventEmitter implements Component {
       });
       const before = `${t.stage}`;
       const acts = t.tick(this.observe(c, now));
-      if (acts.length) void this.apply(s, acts);
+      if (acts.length) {
+        s.busy = true;
+        void this.enqueue(s, () => this.apply(s, acts));
+      }
       if (acts.length || t.stage !== before) this.emit('change', i);
     });
+  }
+
+  /** Runs `work` after the board's earlier link work, whatever became of it. */
+  private enqueue(s: Slot, work: () => Promise<void>): Promise<void> {
+    s.queue = s.queue.then(work, work);
+    return s.queue;
   }
 
   private async apply(s: Slot, acts: TunerAction[]): Promise<void> {
@@ -257,7 +273,8 @@ export class Tuner extends EventEmitter implements Component {
     const c = s.chain;
     try {
       for (const a of acts) {
-        if (!this.ready(c)) return;
+        // a board not ready, or tuning turned off meanwhile (mode off's restore is queued after this): no more
+        if (!this.ready(c) || this.cfg.mode === 'off') return;
         if (a.kind === 'voltage') await c.setVoltage(a.voltageMv);
         else if (a.kind === 'freqs') await c.setChipFreqs(a.freqsMHz);
         else if (a.kind === 'measure')
