@@ -663,7 +663,7 @@ export class BoardTuner {
     if (goal === undefined) return true;
     const p = this.avgPowerW();
     // under the goal with every chip at its tuned maximum is as close as this voltage gets
-    const atMax = this.freqsMHz.every((f, i) => f >= snapMHz(this.maxFreqs()[i]) - 1e-9);
+    const atMax = this.atMax();
     return (
       this.powerSamples.length >= POWER_WINDOW && (Math.abs(p / goal - 1) <= TARGET_TOLERANCE || (p < goal && atMax))
     );
@@ -678,15 +678,17 @@ export class BoardTuner {
     if (this.s.mode === 'hashrate') {
       const goal = this.targets.hashrateHs;
       if (goal === undefined || this.targets.capW !== undefined || this.voltageMv >= this.s.maxMv) return false;
-      const max = this.maxFreqs();
-      const atMax = this.freqsMHz.every((f, i) => f >= snapMHz(max[i]) - 1e-9);
-      return atMax && this.idealHashrateHs(this.freqsMHz) < goal * (1 - TRIM_TOLERANCE);
+      return this.atMax() && this.idealHashrateHs(this.freqsMHz) < goal * (1 - TRIM_TOLERANCE);
     }
     const goal = this.s.mode === 'power' ? this.powerGoalW() : undefined;
     if (goal === undefined || this.targets.capW !== undefined || this.powerSamples.length < POWER_WINDOW) return false;
+    return this.atMax() && this.avgPowerW() < goal * (1 - TARGET_TOLERANCE) && this.voltageMv < this.s.maxMv;
+  }
+
+  /** Every chip at its tuned maximum (on its PLL step). */
+  private atMax(): boolean {
     const max = this.maxFreqs();
-    const atMax = this.freqsMHz.every((f, i) => f >= snapMHz(max[i]) - 1e-9);
-    return atMax && this.avgPowerW() < goal * (1 - TARGET_TOLERANCE) && this.voltageMv < this.s.maxMv;
+    return this.freqsMHz.every((f, i) => f >= snapMHz(max[i]) - 1e-9);
   }
 
   /** Keeps the board on its power goal: scales frequencies toward it (never above each chip's tuned maximum). */
