@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Miner } from '../miner.js';
 import { type AuditLog, FailureLimiter, roleAtLeast, type TokenStore } from './auth.js';
 import { RateLimiter } from './rate-limit.js';
+import { TurnBudget } from './turn-budget.js';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -27,6 +28,8 @@ export const REQUESTS_PER_S_TOTAL = 500;
 export const RATE_LIMITED_REPLY_DELAY_MS = 1000;
 /** Open HTTP and WebSocket connections in all (the unit allows 4096 files; the rest are boards, pools, cgminer). */
 export const MAX_HTTP_CONNECTIONS = 2048;
+/** API requests that go on per event-loop turn; more wait for later turns, with the chains served in between. */
+export const REQUESTS_PER_TURN = 4;
 /** Failed token checks a minute from all addresses together, before every token check waits. */
 export const TOTAL_FAILURES_PER_MIN = 30;
 
@@ -88,11 +91,17 @@ export function installAccess(app: FastifyInstance, deps: { miner: Miner; tokens
   const perAddress = new FailureLimiter();
   const allFailures = new FailureLimiter(TOTAL_FAILURES_PER_MIN);
   const rates = new RateLimiter(REQUESTS_PER_S_PER_ADDRESS, REQUESTS_PER_S_TOTAL);
+  const turns = new TurnBudget(REQUESTS_PER_TURN);
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const ip = req.ip;
+    const wait = turns.take();
+    if (wait) await wait;
     if (!rates.take(ip)) {
       await new Promise((r) => setTimeout(r, RATE_LIMITED_REPLY_DELAY_MS));
+      // the replies held back together are due together: they too go out a few a turn
+      const again = turns.take();
+      if (again) await again;
       reply.header('retry-after', String(RATE_LIMITED_REPLY_DELAY_MS / 1000));
       return reply.code(429).send({ error: 'too many requests; slow down' });
     }
