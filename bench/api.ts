@@ -192,8 +192,12 @@ await sleep(3000);
 const open = clients.filter((ws) => ws.readyState === WebSocket.OPEN).length;
 counts.fill(0);
 const c0 = cpu();
+probe.take();
+await loopDelay();
 await sleep(10_000);
 const wsCpu = cpu() - c0;
+const wsLat = probe.take();
+const wsLoop = await loopDelay();
 for (const ws of clients) ws.close();
 await stopChild(d);
 await pool.stop();
@@ -247,6 +251,6 @@ for (const name of NAMES.slice(1)) {
 }
 const got = [...counts].sort((a, b) => a - b);
 console.log(
-  `1000 WebSocket subscribers (${open} open), 10 s: summaries per client median ${got[500]}, min ${got[0]}, max ${got[999]}; daemon CPU ${((wsCpu / 10) * 100).toFixed(0)} % of a core`,
+  `1000 WebSocket subscribers (${open} open), 10 s: summaries per client median ${got[500]}, min ${got[0]}, max ${got[999]}; daemon CPU ${((wsCpu / 10) * 100).toFixed(0)} % of a core; nonce → submit p99 ${f(percentile(wsLat, 99))} (${wsLat.length} shares); mining thread's event-loop delay p99 ${f(wsLoop.p99)}, max ${f(wsLoop.max)}`,
 );
 console.log(`load average (1 min) after each run: ${loads.map((l) => l[0].toFixed(2)).join(', ')}`);

@@ -230,6 +230,41 @@ t.test('WebSocket: topics, 1 Hz summary, bad messages, slow clients dropped', as
   t.equal(await closed, 1013, 'slow client dropped');
 });
 
+t.test('WebSocket: 150 dashboards each get every summary, sent a piece a turn, none dropped', async (t) => {
+  const url = `${d.base.replace('http', 'ws')}/api/v1/ws`;
+  // from 5 loopback addresses, so the per-address request limit admits them as it would 150 dashboards
+  const clients = Array.from(
+    { length: 150 },
+    (_, i) => new WebSocket(url, ['asicd', `asicd.bearer.${adminToken}`], { localAddress: `127.0.2.${1 + (i % 5)}` }),
+  );
+  t.teardown(() => {
+    for (const ws of clients) ws.terminate();
+  });
+  const counts = clients.map(() => 0);
+  const closed: number[] = [];
+  await Promise.all(
+    clients.map(
+      (ws, i) =>
+        new Promise<void>((resolve, reject) => {
+          ws.once('error', reject);
+          ws.on('close', (code) => closed.push(code));
+          ws.on('message', (m) => {
+            const msg = JSON.parse(String(m)) as { topic?: string; subscribed?: string[] };
+            if (msg.subscribed) resolve();
+            if (msg.topic === 'summary') counts[i]++;
+          });
+          ws.once('open', () => ws.send(JSON.stringify({ subscribe: ['summary'] })));
+        }),
+    ),
+  );
+  const start = counts.slice();
+  await new Promise((r) => setTimeout(r, 3500));
+  const got = counts.map((c, i) => c - start[i]);
+  t.ok(Math.min(...got) >= 2, `every client got summaries: ${Math.min(...got)}–${Math.max(...got)} in 3.5 s`);
+  t.ok(Math.max(...got) - Math.min(...got) <= 1, 'each summary reached every client (counts differ by a tick at most)');
+  t.same(closed, [], 'none dropped');
+});
+
 t.test('failed attempts are rate limited per address (last: it locks this address out for a minute)', async (t) => {
   let last = 0;
   for (let i = 0; i < 6; i++) last = (await http('GET', '/api/v1/summary', undefined, auth(`asicd_bad${i}`))).status;
