@@ -167,6 +167,14 @@ if (all) {
 const warm = rss.find((r) => r.atS >= warmupS) ?? rss[0];
 const last = rss[rss.length - 1];
 const growthPerHour = ((last.mib - warm.mib) / warm.mib / ((last.atS - warm.atS) / 3600)) * 100;
+// the same growth as the slope of a least-squares line through every sample after warm-up: two single samples move
+// by ±3 MiB with the collector's timing, the line through 220 of them much less
+const after = rss.filter((r) => r.atS >= warm.atS);
+const mx = after.reduce((a, r) => a + r.atS, 0) / after.length;
+const my = after.reduce((a, r) => a + r.mib, 0) / after.length;
+const slope =
+  after.reduce((a, r) => a + (r.atS - mx) * (r.mib - my), 0) / after.reduce((a, r) => a + (r.atS - mx) ** 2, 0);
+const slopePerHour = after.length > 2 ? ((slope * 3600) / warm.mib) * 100 : Number.NaN;
 console.log(
-  `daemon RSS (V8 ${unitNodeFlags().join(' ')}): ${warm.mib.toFixed(1)} MiB after ${warm.atS.toFixed(0)} s warm-up, ${last.mib.toFixed(1)} MiB after ${(last.atS / 60).toFixed(1)} min (max ${Math.max(...rss.map((r) => r.mib)).toFixed(1)}); growth ${growthPerHour.toFixed(1)} %/h after warm-up; an idle node with the same flags ${idleMiB.toFixed(1)} MiB (ratio ${(last.mib / idleMiB).toFixed(2)})`,
+  `daemon RSS (V8 ${unitNodeFlags().join(' ')}): ${warm.mib.toFixed(1)} MiB after ${warm.atS.toFixed(0)} s warm-up, ${last.mib.toFixed(1)} MiB after ${(last.atS / 60).toFixed(1)} min (max ${Math.max(...rss.map((r) => r.mib)).toFixed(1)}); growth ${growthPerHour.toFixed(1)} %/h after warm-up (${slopePerHour.toFixed(1)} %/h by a line through the ${after.length} samples since); an idle node with the same flags ${idleMiB.toFixed(1)} MiB (ratio ${(last.mib / idleMiB).toFixed(2)})`,
 );
