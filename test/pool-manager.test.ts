@@ -122,8 +122,10 @@ t.test('load balance with quotas 3:1: pool-side accepted difficulty 3:1 within 1
     poolEntries: [{ quota: 3 }, { quota: 1 }],
   });
   const [p0, p1] = rig.pools;
-  // ≥ 2500 shares on the smaller pool: the ratio's relative standard deviation is then under 2.5 %
-  await until(() => p1.workerStats('w1').accepted >= 2500, 150_000, '2500 shares on the quota-1 pool');
+  // ≥ 5000 shares on the smaller pool: the ratio's relative standard deviation is then under 2 %. The larger error
+  // is the work in flight when the count is read (a board's slice on one pool is charged as it comes back): with
+  // 2500 shares the daemon's own charged hashes read 2.88 : 1 and the pools 2.64–2.92 : 1; a longer run shrinks it
+  await until(() => p1.workerStats('w1').accepted >= 5000, 240_000, '5000 shares on the quota-1 pool');
   const a = p0.workerStats('w0').acceptedDifficulty;
   const b = p1.workerStats('w1').acceptedDifficulty;
   const ratio = a / b;
